@@ -1,0 +1,488 @@
+"""FashionMNIST: find, verify and load the files, split them, and build the DataLoaders.
+
+The four IDX files are looked for in this order:
+
+1. the data directory, in torchvision's layout ``<data_dir>/FashionMNIST/raw/`` (decompressed
+   files, or the ``.gz`` files, which are decompressed there);
+2. torchvision's download from its mirrors, with torchvision's MD5 checks;
+3. the Debian package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist/``).
+
+Every file is checked before use: IDX magic number, item count, 28x28 image size, labels 0-9 and
+the SHA-256 of the decompressed bytes. A file that fails a check is never used, and it is replaced
+only by a copy that passes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import struct
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+logger = logging.getLogger(__name__)
+
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+"""FashionMNIST class names in label order: label 0 is "T-shirt/top", label 9 is "Ankle boot"."""
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package installs the four ``.gz`` files."""
+
+IMAGE_SIZE = 28
+NUM_CLASSES = len(CLASS_NAMES)
+
+# IDX magic numbers: two zero bytes, the element type (0x08 = unsigned byte), the number of dimensions.
+_IMAGES_MAGIC = 0x00000803
+_LABELS_MAGIC = 0x00000801
+
+
+class _FileSpec(NamedTuple):
+    name: str
+    magic: int
+    count: int
+    sha256: str
+
+
+# SHA-256 of the decompressed original files, computed once from the published FashionMNIST data.
+_FILES = (
+    _FileSpec(
+        "train-images-idx3-ubyte",
+        _IMAGES_MAGIC,
+        60_000,
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    ),
+    _FileSpec(
+        "train-labels-idx1-ubyte",
+        _LABELS_MAGIC,
+        60_000,
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    ),
+    _FileSpec(
+        "t10k-images-idx3-ubyte",
+        _IMAGES_MAGIC,
+        10_000,
+        "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    ),
+    _FileSpec(
+        "t10k-labels-idx1-ubyte",
+        _LABELS_MAGIC,
+        10_000,
+        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    ),
+)
+
+_DOWNLOAD_TIMEOUT_SECONDS = 30
+
+
+class DataError(RuntimeError):
+    """Raised when FashionMNIST cannot be found, or a file fails its checks."""
+
+
+class ImageDataset(Dataset):
+    """In-memory image classification dataset of uint8 images, returned as float tensors.
+
+    ``dataset[i]`` returns ``(image, label)`` with ``image`` a float32 tensor of shape
+    ``(1, H, W)`` scaled to [0, 1] by dividing by 255, the same values as
+    ``torchvision.transforms.ToTensor()`` gives for the same 8-bit grayscale image.
+
+    Args:
+        images: uint8 tensor of shape ``(N, H, W)``.
+        targets: integer tensor of shape ``(N,)``.
+
+    Example:
+        >>> images = torch.tensor([[[0, 128, 255]]], dtype=torch.uint8)
+        >>> image, label = ImageDataset(images, torch.tensor([3]))[0]
+        >>> image
+        tensor([[[0.0000, 0.5020, 1.0000]]])
+        >>> label
+        3
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
+        if images.dtype != torch.uint8 or images.ndim != 3:
+            raise ValueError(
+                f"images must be a uint8 tensor of shape (N, H, W), got {images.dtype} of shape "
+                f"{tuple(images.shape)}"
+            )
+        if targets.shape != (len(images),):
+            raise ValueError(
+                f"targets must have shape ({len(images)},) to match the images, got {tuple(targets.shape)}"
+            )
+        self.images = images
+        self.targets = targets
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = self.images[index].unsqueeze(0).to(torch.float32).div(255)
+        return image, int(self.targets[index])
+
+
+class Loaders(NamedTuple):
+    """The three DataLoaders of a run."""
+
+    train: DataLoader
+    val: DataLoader
+    test: DataLoader
+
+
+def load_fashion_mnist(
+    data_dir: str | os.PathLike,
+    *,
+    download: bool = True,
+    debian_dir: str | os.PathLike | None = DEBIAN_DIR,
+) -> tuple[ImageDataset, ImageDataset]:
+    """Find, verify and load FashionMNIST.
+
+    Args:
+        data_dir: folder that holds, or will hold, ``FashionMNIST/raw/`` with the four IDX files.
+        download: try torchvision's mirrors when the data directory lacks a file.
+        debian_dir: folder with the Debian package's ``.gz`` files, or None to skip that source.
+
+    Returns:
+        The 60,000 training images and the 10,000 test images.
+
+    Raises:
+        DataError: no source gave a file that passes the checks. The message names every place
+            tried and the ways to supply the data.
+    """
+    raw_dir = prepare_fashion_mnist(data_dir, download=download, debian_dir=debian_dir)
+    train = ImageDataset(
+        _read_idx(raw_dir / "train-images-idx3-ubyte"), _read_idx(raw_dir / "train-labels-idx1-ubyte")
+    )
+    test = ImageDataset(
+        _read_idx(raw_dir / "t10k-images-idx3-ubyte"), _read_idx(raw_dir / "t10k-labels-idx1-ubyte")
+    )
+    return train, test
+
+
+def prepare_fashion_mnist(
+    data_dir: str | os.PathLike,
+    *,
+    download: bool = True,
+    debian_dir: str | os.PathLike | None = DEBIAN_DIR,
+) -> Path:
+    """Make sure ``<data_dir>/FashionMNIST/raw/`` holds the four verified IDX files.
+
+    Returns:
+        The ``raw`` folder.
+
+    Raises:
+        DataError: as in :func:`load_fashion_mnist`.
+    """
+    raw_dir = Path(data_dir).expanduser() / "FashionMNIST" / "raw"
+    problems: list[str] = []
+
+    missing = _files_needing_a_source(raw_dir, problems)
+    if not missing:
+        logger.info("FashionMNIST found in the data directory %s", raw_dir)
+        return raw_dir
+
+    sources = []
+    if download:
+        sources.append(("torchvision download", _fetch_by_download))
+    else:
+        problems.append("torchvision download: skipped (download=False)")
+    if debian_dir is not None:
+        sources.append((f"Debian package files in {debian_dir}", _debian_fetcher(Path(debian_dir))))
+
+    for source_name, fetch in sources:
+        missing = _fill_from_source(raw_dir, missing, source_name, fetch, problems)
+        if not missing:
+            return raw_dir
+
+    raise DataError(_no_source_message(raw_dir, missing, problems))
+
+
+def _files_needing_a_source(raw_dir: Path, problems: list[str]) -> list[_FileSpec]:
+    """Check the data directory, decompress ``.gz`` copies found there, and list what is still missing."""
+    missing = []
+    for spec in _FILES:
+        path = raw_dir / spec.name
+        gz_path = raw_dir / (spec.name + ".gz")
+        if not path.exists() and gz_path.exists():
+            try:
+                _decompress_verified(gz_path, spec, raw_dir)
+                logger.info("Decompressed %s", gz_path)
+            except DataError as error:
+                problems.append(f"{gz_path}: {error}")
+                logger.warning("Not using %s: %s", gz_path, error)
+        if not path.exists():
+            problems.append(f"{path}: not found")
+            missing.append(spec)
+            continue
+        try:
+            _verify_file(path, spec)
+        except DataError as error:
+            problems.append(f"{path}: {error}")
+            logger.warning("Not using %s: %s; looking for a good copy elsewhere", path, error)
+            missing.append(spec)
+    return missing
+
+
+def _fill_from_source(raw_dir, missing, source_name, fetch, problems) -> list[_FileSpec]:
+    """Fetch the missing files from one source into a staging folder, and move the good ones into place."""
+    logger.info("Fetching %s from the %s", ", ".join(s.name for s in missing), source_name)
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    still_missing = []
+    with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".staging-") as staging:
+        staging_dir = Path(staging)
+        try:
+            fetch(staging_dir, missing)
+        except Exception as error:  # noqa: BLE001 - any failure of a source means trying the next one
+            problems.append(f"{source_name}: {error}".strip())
+            logger.warning("%s failed: %s", source_name, error)
+            return missing
+        for spec in missing:
+            fetched = staging_dir / spec.name
+            try:
+                if not fetched.exists():
+                    raise DataError("the source did not provide this file")
+                _verify_file(fetched, spec)
+            except DataError as error:
+                problems.append(f"{source_name}, {spec.name}: {error}")
+                logger.warning("%s gave a bad %s: %s", source_name, spec.name, error)
+                still_missing.append(spec)
+                continue
+            os.replace(fetched, raw_dir / spec.name)
+            logger.info("FashionMNIST %s taken from the %s", spec.name, source_name)
+    return still_missing
+
+
+def _fetch_by_download(staging_dir: Path, missing: Sequence[_FileSpec]) -> None:
+    """Download with torchvision's FashionMNIST mirrors and MD5 list, then decompress into staging_dir."""
+    from torchvision.datasets import FashionMNIST
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    md5_by_name = dict(FashionMNIST.resources)
+    with _socket_timeout(_DOWNLOAD_TIMEOUT_SECONDS):
+        for spec in missing:
+            archive = spec.name + ".gz"
+            errors = []
+            for mirror in FashionMNIST.mirrors:
+                url = mirror + archive
+                try:
+                    download_and_extract_archive(
+                        url, download_root=str(staging_dir), filename=archive, md5=md5_by_name[archive]
+                    )
+                    break
+                except (OSError, RuntimeError) as error:
+                    errors.append(f"{url}: {error}")
+            else:
+                raise DataError("; ".join(errors))
+
+
+def _debian_fetcher(debian_dir: Path):
+    def fetch(staging_dir: Path, missing: Sequence[_FileSpec]) -> None:
+        for spec in missing:
+            gz_path = debian_dir / (spec.name + ".gz")
+            if not gz_path.exists():
+                raise DataError(f"{gz_path} not found")
+            _decompress(gz_path, staging_dir / spec.name)
+
+    return fetch
+
+
+def _decompress(gz_path: Path, target: Path) -> None:
+    try:
+        with gzip.open(gz_path, "rb") as source, open(target, "wb") as destination:
+            shutil.copyfileobj(source, destination, length=1 << 20)
+    except (OSError, EOFError) as error:
+        raise DataError(f"cannot decompress {gz_path}: {error}") from error
+
+
+def _decompress_verified(gz_path: Path, spec: _FileSpec, raw_dir: Path) -> None:
+    """Decompress gz_path next to it only if the result passes the checks, so no bad file is left behind."""
+    with tempfile.TemporaryDirectory(dir=raw_dir, prefix=".staging-") as staging:
+        target = Path(staging) / spec.name
+        _decompress(gz_path, target)
+        _verify_file(target, spec)
+        os.replace(target, raw_dir / spec.name)
+
+
+def _verify_file(path: Path, spec: _FileSpec) -> None:
+    """Check the IDX header, size, label range and SHA-256 of one decompressed file."""
+    is_images = spec.magic == _IMAGES_MAGIC
+    header_size = 16 if is_images else 8
+    item_size = IMAGE_SIZE * IMAGE_SIZE if is_images else 1
+
+    with open(path, "rb") as file:
+        header = file.read(header_size)
+    if len(header) < header_size:
+        raise DataError(f"file too short for an IDX header ({len(header)} bytes)")
+    magic, count = struct.unpack(">II", header[:8])
+    if magic != spec.magic:
+        raise DataError(f"wrong IDX magic number 0x{magic:08x}, expected 0x{spec.magic:08x}")
+    if count != spec.count:
+        raise DataError(f"holds {count} items, expected {spec.count}")
+    if is_images:
+        rows, cols = struct.unpack(">II", header[8:16])
+        if (rows, cols) != (IMAGE_SIZE, IMAGE_SIZE):
+            raise DataError(f"images are {rows}x{cols}, expected {IMAGE_SIZE}x{IMAGE_SIZE}")
+    expected_size = header_size + count * item_size
+    actual_size = path.stat().st_size
+    if actual_size != expected_size:
+        raise DataError(f"file is {actual_size} bytes, expected {expected_size}")
+    if not is_images:
+        labels = np.fromfile(path, dtype=np.uint8, offset=header_size)
+        if labels.max() >= NUM_CLASSES:
+            raise DataError(f"label {int(labels.max())} outside 0-{NUM_CLASSES - 1}")
+    digest = _sha256(path)
+    if digest != spec.sha256:
+        raise DataError(f"SHA-256 {digest} does not match the original file's {spec.sha256}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    from torchvision.datasets.mnist import read_sn3_pascalvincent_tensor
+
+    return read_sn3_pascalvincent_tensor(str(path))
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    # torchvision's urllib calls have no timeout of their own, so an unanswered connection would hang.
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _no_source_message(raw_dir: Path, missing: Sequence[_FileSpec], problems: Sequence[str]) -> str:
+    tried = "\n".join(f"  - {problem}" for problem in problems)
+    names = ", ".join(spec.name for spec in missing)
+    return (
+        f"FashionMNIST not found: no source gave a good copy of {names}.\n"
+        f"Places tried:\n{tried}\n"
+        "To fix, do one of:\n"
+        "  - allow internet access, so torchvision can download the files;\n"
+        "  - install the Debian package: apt-get install dataset-fashion-mnist;\n"
+        f"  - copy the four files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,"
+        f" t10k-labels-idx1-ubyte, decompressed or as .gz) into {raw_dir}"
+    )
+
+
+def split_indices(
+    targets: Sequence[int] | torch.Tensor | np.ndarray,
+    *,
+    val_fraction: float = 0.25,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split dataset indices into train and validation, stratified by class.
+
+    scikit-learn's ``train_test_split`` draws from its own generator seeded with ``seed``, so the
+    global RNG does not change the split. Where stratifying is impossible (a class with a single
+    sample, or fewer validation samples than classes), the split falls back to a plain seeded one and
+    logs one warning.
+
+    Args:
+        targets: class label of each sample.
+        val_fraction: share of samples for validation, in (0, 1).
+        seed: seed of the split.
+
+    Returns:
+        ``(train_indices, val_indices)``, each sorted ascending; together they cover every index once.
+
+    Example:
+        >>> train, val = split_indices([0, 0, 0, 0, 1, 1, 1, 1], val_fraction=0.25, seed=0)
+        >>> len(train), len(val)
+        (6, 2)
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(targets)
+    if len(labels) < 2:
+        raise ValueError(f"cannot split {len(labels)} samples into train and validation: need at least 2")
+    indices = np.arange(len(labels))
+    try:
+        train, val = train_test_split(indices, test_size=val_fraction, random_state=seed, stratify=labels)
+    except ValueError as error:
+        logger.warning("Stratified split impossible (%s); using a plain seeded split", error)
+        train, val = train_test_split(indices, test_size=val_fraction, random_state=seed)
+    return np.sort(train), np.sort(val)
+
+
+def build_loaders(
+    train_set: Dataset,
+    test_set: Dataset,
+    *,
+    batch_size: int = 36,
+    eval_batch_size: int | None = None,
+    val_fraction: float = 0.25,
+    seed: int = 0,
+    num_workers: int = 0,
+) -> Loaders:
+    """Split ``train_set`` into train and validation, and build the three DataLoaders.
+
+    The train loader shuffles with its own generator seeded with ``seed``. The validation and test
+    loaders keep dataset order.
+
+    Args:
+        train_set: dataset with a ``targets`` attribute, split by :func:`split_indices`.
+        test_set: held-out dataset, evaluated at the end.
+        batch_size: training batch size.
+        eval_batch_size: validation and test batch size; ``None`` means ``batch_size``.
+        val_fraction: share of ``train_set`` used for validation.
+        seed: seed of the split and of the shuffling.
+        num_workers: DataLoader worker processes.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
+    if eval_batch_size < 1:
+        raise ValueError(f"eval_batch_size must be at least 1, got {eval_batch_size}")
+
+    train_indices, val_indices = split_indices(train_set.targets, val_fraction=val_fraction, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    train = DataLoader(
+        Subset(train_set, train_indices.tolist()),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=num_workers,
+    )
+    val = DataLoader(Subset(train_set, val_indices.tolist()), batch_size=eval_batch_size, num_workers=num_workers)
+    test = DataLoader(test_set, batch_size=eval_batch_size, num_workers=num_workers)
+    logger.info(
+        "Split %d images into %d train and %d validation (seed %d); %d test images",
+        len(train_set),
+        len(train_indices),
+        len(val_indices),
+        seed,
+        len(test_set),
+    )
+    return Loaders(train, val, test)
