@@ -1,0 +1,16 @@
+"""Handlers that attach to the trainer and evaluator engines, one concern per module.
+
+Each ``attach_*`` function takes the engines it needs and keyword-only options, registers itself
+with ignite's event system, and returns what a caller needs to remove or read it.
+"""
+
+from ignite_fashion.handlers.tensorboard import attach_tensorboard_loss, attach_tensorboard_metrics
+from ignite_fashion.handlers.validation import attach_epoch_loss, attach_validation, evaluate
+
+__all__ = [
+    "attach_epoch_loss",
+    "attach_tensorboard_loss",
+    "attach_tensorboard_metrics",
+    "attach_validation",
+    "evaluate",
+]

@@ -1,0 +1,82 @@
+"""TensorBoard scalars through ignite's ``TensorboardLogger``.
+
+Every scalar is logged at the trainer's iteration count, so training and validation curves share
+one x-axis in TensorBoard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from ignite.engine import Engine, Events
+from ignite.handlers import TensorboardLogger, global_step_from_engine
+from ignite.engine.events import RemovableEventHandle
+
+from ignite_fashion.metrics import PER_CLASS_METRICS, SCALAR_METRICS
+
+
+def attach_tensorboard_loss(
+    trainer: Engine,
+    tb_logger: TensorboardLogger,
+    *,
+    optimizer: torch.optim.Optimizer | None = None,
+    every: int = 1,
+    tag: str = "training",
+) -> list[RemovableEventHandle]:
+    """Log the batch loss (``<tag>/batch_loss``) and, given ``optimizer``, the learning rate (``lr/group_0``).
+
+    Args:
+        trainer: engine whose ``state.output`` is the batch loss as a float.
+        tb_logger: where the scalars go.
+        optimizer: optimizer whose learning rate is logged; None logs none.
+        every: log every this many iterations.
+        tag: TensorBoard tag prefix of the loss.
+
+    Returns:
+        The removable handles of the attached handlers.
+
+    Example:
+        >>> import tempfile
+        >>> tb_logger = TensorboardLogger(log_dir=tempfile.mkdtemp())
+        >>> trainer = Engine(lambda engine, batch: 0.5)
+        >>> handles = attach_tensorboard_loss(trainer, tb_logger)
+        >>> _ = trainer.run([0, 1], max_epochs=1)
+        >>> tb_logger.close()
+    """
+    if every < 1:
+        raise ValueError(f"every must be at least 1, got {every}")
+    event = Events.ITERATION_COMPLETED(every=every)
+    handles = [
+        tb_logger.attach_output_handler(
+            trainer, event_name=event, tag=tag, output_transform=lambda loss: {"batch_loss": loss}
+        )
+    ]
+    if optimizer is not None:
+        handles.append(tb_logger.attach_opt_params_handler(trainer, event_name=event, optimizer=optimizer))
+    return handles
+
+
+def attach_tensorboard_metrics(
+    evaluator: Engine,
+    tb_logger: TensorboardLogger,
+    trainer: Engine,
+    *,
+    tag: str = "validation",
+    metric_names: Sequence[str] = SCALAR_METRICS + PER_CLASS_METRICS,
+) -> RemovableEventHandle:
+    """Log the evaluator's metrics after each of its runs, at the trainer's iteration count.
+
+    Scalars go to ``<tag>/<name>``, per-class tensors to ``<tag>/<name>/<class index>``. Metrics
+    missing from the evaluator are skipped.
+
+    Returns:
+        The removable handle of the attached handler.
+    """
+    return tb_logger.attach_output_handler(
+        evaluator,
+        event_name=Events.COMPLETED,
+        tag=tag,
+        metric_names=list(metric_names),
+        global_step_transform=global_step_from_engine(trainer, Events.ITERATION_COMPLETED),
+    )
