@@ -1,0 +1,81 @@
+"""The example script: argument checks, and one end-to-end run on a subset of the real FashionMNIST."""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
+
+
+@pytest.fixture(scope="module")
+def train_fashion():
+    spec = importlib.util.spec_from_file_location("train_fashion", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--epochs", "0", "must be at least 1, got 0"),
+        ("--batch-size", "-3", "must be at least 1, got -3"),
+        ("--lr", "0", "must be greater than 0, got 0.0"),
+        ("--momentum", "1", "must be in [0, 1), got 1.0"),
+        ("--weight-decay", "-1e-4", "must be 0 or more, got -0.0001"),
+        ("--val-fraction", "1.5", "must be between 0 and 1 (exclusive), got 1.5"),
+    ],
+)
+def test_invalid_flag_exits_2(train_fashion, tmp_path, capsys, flag, value, message):
+    with pytest.raises(SystemExit) as raised:
+        train_fashion.main([f"{flag}={value}", "--output-dir", str(tmp_path)])
+
+    assert raised.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_device_exits_2(train_fashion, tmp_path, capsys):
+    with pytest.raises(SystemExit) as raised:
+        train_fashion.main(["--device", "tpu", "--output-dir", str(tmp_path)])
+
+    assert raised.value.code == 2
+    assert "invalid device 'tpu'" in capsys.readouterr().err
+
+
+@pytest.mark.real_data
+def test_real_subset_trains_above_70_percent(train_fashion, tmp_path, capsys):
+    # 4,000 images split into 3,000 train and 1,000 validation; two epochs of batch 16 take seconds.
+    argv = [
+        "--subset", "4000", "--epochs", "2", "--batch-size", "16", "--lr", "0.05",
+        "--data-dir", str(tmp_path / "data"), "--no-download", "--output-dir", str(tmp_path / "runs"),
+    ]
+
+    assert train_fashion.main(argv) == 0
+
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2]
+    assert history[-1]["val_accuracy"] > 0.70
+    assert len(history[-1]["val_confusion_matrix"]) == 10
+    assert sum(map(sum, history[-1]["val_confusion_matrix"])) == 1000
+    test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
+    assert sum(map(sum, test_metrics["confusion_matrix"])) == 4000
+    assert test_metrics["accuracy"] > 0.70
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["epochs"] == 2
+    assert config["seed"] == 0
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    assert len(events.Scalars("training/batch_loss")) == 2 * math.ceil(3000 / 16)
+    assert [event.value for event in events.Scalars("validation/accuracy")] == pytest.approx(
+        [record["val_accuracy"] for record in history]
+    )
+    assert events.Scalars("test/accuracy")[0].value == pytest.approx(test_metrics["accuracy"])
+    assert "FashionMNIST" in (run_dir / "train.log").read_text()
+    output = capsys.readouterr().out
+    assert "epoch  2/2" in output
+    assert "test  loss" in output
