@@ -87,34 +87,44 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Train SimpleCNN on FashionMNIST with pytorch-ignite.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--epochs", type=_positive_int, default=10, help="training epochs")
-    parser.add_argument("--batch-size", type=_positive_int, default=36, help="training batch size")
-    parser.add_argument(
-        "--eval-batch-size", type=_positive_int, default=256, help="validation and test batch size"
-    )
-    parser.add_argument("--lr", type=_positive_float, default=0.02, help="initial SGD learning rate")
-    parser.add_argument(
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=_positive_int, default=10, help="training epochs")
+    training.add_argument("--batch-size", type=_positive_int, default=36, help="training batch size")
+    training.add_argument("--lr", type=_positive_float, default=0.02, help="initial SGD learning rate")
+    training.add_argument(
         "--lr-schedule",
         choices=("cosine", "constant"),
         default="cosine",
         help="cosine: anneal the learning rate to 0 over all iterations; constant: keep --lr",
     )
-    parser.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
-    parser.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, help="SGD weight decay (L2)")
-    parser.add_argument("--val-fraction", type=_fraction, default=0.25, help="share of the 60,000 training images held out for validation")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffling and the weights")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="FashionMNIST folder (FashionMNIST/raw/ inside)")
-    parser.add_argument("--no-download", action="store_true", help="never try torchvision's download mirrors")
-    parser.add_argument("--output-dir", type=Path, default=Path("runs"), help="folder that receives the run directory")
-    parser.add_argument("--name", default="simplecnn", help="suffix of the run directory name")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
-    parser.add_argument(
+    training.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
+    training.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, help="SGD weight decay (L2 penalty)")
+    training.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffling and the initial weights")
+    training.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--data-dir", type=Path, default=Path("data"), help="folder with FashionMNIST/raw/ inside")
+    data.add_argument("--no-download", action="store_true", help="never try torchvision's download mirrors")
+    data.add_argument(
+        "--val-fraction",
+        type=_fraction,
+        default=0.25,
+        help="share of the 60,000 training images held out for validation",
+    )
+    data.add_argument("--eval-batch-size", type=_positive_int, default=256, help="validation and test batch size")
+    data.add_argument(
         "--subset",
         type=_positive_int,
+        metavar="N",
         default=None,
-        help="use only the first N training and first N test images (quick checks); default: all",
+        help="use only the first N training and first N test images, for quick checks; None uses all",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="show info log lines on the console")
+
+    output = parser.add_argument_group("output")
+    output.add_argument("--output-dir", type=Path, default=Path("runs"), help="folder that receives the run directory")
+    output.add_argument("--name", default="simplecnn", help="suffix of the run directory name")
+    output.add_argument("-v", "--verbose", action="store_true", help="show info log lines on the console")
     return parser
 
 
@@ -137,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
         train_set, test_set = load_fashion_mnist(args.data_dir, download=not args.no_download)
     except DataError as error:
         logger.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
         return 1
     if args.subset is not None:
         train_set = _first(train_set, args.subset)

@@ -48,7 +48,7 @@ CLASS_NAMES = (
 """FashionMNIST class names in label order: label 0 is "T-shirt/top", label 9 is "Ankle boot"."""
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
-"""Where Debian's ``dataset-fashion-mnist`` package installs the four ``.gz`` files."""
+"""Folder of the four ``.gz`` files installed by Debian's ``dataset-fashion-mnist`` package."""
 
 IMAGE_SIZE = 28
 NUM_CLASSES = len(CLASS_NAMES)
@@ -185,7 +185,7 @@ def prepare_fashion_mnist(
     download: bool = True,
     debian_dir: str | os.PathLike | None = DEBIAN_DIR,
 ) -> Path:
-    """Make sure ``<data_dir>/FashionMNIST/raw/`` holds the four verified IDX files.
+    """Make sure ``<data_dir>/FashionMNIST/raw/`` contains the four verified IDX files.
 
     Returns:
         The ``raw`` folder.
@@ -337,7 +337,7 @@ def _verify_file(path: Path, spec: _FileSpec) -> None:
     if magic != spec.magic:
         raise DataError(f"wrong IDX magic number 0x{magic:08x}, expected 0x{spec.magic:08x}")
     if count != spec.count:
-        raise DataError(f"holds {count} items, expected {spec.count}")
+        raise DataError(f"contains {count} items, expected {spec.count}")
     if is_images:
         rows, cols = struct.unpack(">II", header[8:16])
         if (rows, cols) != (IMAGE_SIZE, IMAGE_SIZE):
@@ -371,7 +371,7 @@ def _read_idx(path: Path) -> torch.Tensor:
 
 @contextlib.contextmanager
 def _socket_timeout(seconds: float) -> Iterator[None]:
-    # torchvision's urllib calls have no timeout of their own, so an unanswered connection would hang.
+    # torchvision 0.29 calls urlopen without a timeout, so an unanswered connection would hang forever.
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
     try:

@@ -83,7 +83,7 @@ def build_evaluator(
 ) -> Engine:
     """Build an evaluation engine that runs the model in eval mode without gradients.
 
-    After a run, ``engine.state.metrics`` holds the value of each metric in ``metrics``.
+    After a run, ``engine.state.metrics`` contains the value of each metric in ``metrics``.
 
     Args:
         model: the model to evaluate, in its final device placement.

@@ -28,7 +28,7 @@ def build_metrics(
 ) -> dict[str, Metric]:
     """Build the metric set for an evaluator whose output is ``(logits, targets)``.
 
-    The set holds ``loss`` (mean over samples, not over batches), ``accuracy``, the macro averages
+    The set contains ``loss`` (mean over samples, not over batches), ``accuracy``, the macro averages
     ``precision``, ``recall`` and ``f1``, their per-class values ``precision_per_class``,
     ``recall_per_class`` and ``f1_per_class``, and ``confusion_matrix`` (rows are true classes,
     columns predicted classes).

@@ -196,7 +196,7 @@ BAD_FILES = [
     ("wrong magic", "train-images-idx3-ubyte", lambda: idx_images(np.zeros((TRAIN_COUNT, 28, 28)), magic=0x801),
      "wrong IDX magic number 0x00000801, expected 0x00000803"),
     ("wrong count", "train-labels-idx1-ubyte", lambda: idx_labels(np.zeros(TRAIN_COUNT + 1)),
-     f"holds {TRAIN_COUNT + 1} items, expected {TRAIN_COUNT}"),
+     f"contains {TRAIN_COUNT + 1} items, expected {TRAIN_COUNT}"),
     ("wrong image size", "t10k-images-idx3-ubyte", lambda: idx_images(np.zeros((TEST_COUNT, 28, 27))),
      "images are 28x27, expected 28x28"),
     ("truncated", "t10k-images-idx3-ubyte", lambda: idx_images(np.zeros((TEST_COUNT, 28, 28)))[:-10],

@@ -56,7 +56,7 @@ def attach_validation(
 ) -> tuple[RemovableEventHandle, list[dict[str, Any]]]:
     """Run ``evaluator`` on ``data`` every ``every`` epochs and keep a history of the metrics.
 
-    Each history record holds ``epoch``, ``iteration``, ``lr`` of the first parameter group when
+    Each history record contains ``epoch``, ``iteration``, ``lr`` of the first parameter group when
     ``optimizer`` is given, ``train_loss`` when ``trainer.state.metrics`` has
     ``loss`` (see :func:`attach_epoch_loss`), and every evaluator metric with a ``val_`` prefix.
     The record is appended to ``history``, which is rewritten to ``history_path`` as JSON each time,
