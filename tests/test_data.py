@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 import ignite_fashion.data as data
@@ -152,6 +153,36 @@ def test_debian_files_used_when_download_fails(tmp_path, tiny_specs, no_network,
     assert "taken from the Debian package files" in caplog.text
     raw_files = sorted(path.name for path in (tmp_path / "data" / "FashionMNIST" / "raw").iterdir())
     assert raw_files == sorted(tiny_specs)
+
+
+def test_download_used_before_debian(tmp_path, tiny_specs, monkeypatch, caplog):
+    requested = []
+
+    def fake_download(url, download_root, filename, md5):
+        requested.append((url, md5))
+        name = filename.removesuffix(".gz")
+        (Path(download_root) / name).write_bytes(tiny_specs[name])
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", fake_download)
+    debian_dir = write_gz_dir(tmp_path / "debian", tiny_specs)
+
+    with caplog.at_level(logging.INFO, logger="ignite_fashion"):
+        train, test = load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    assert len(requested) == 4
+    assert requested[0] == (FashionMNIST.mirrors[0] + "train-images-idx3-ubyte.gz", FashionMNIST.resources[0][1])
+    assert "taken from the torchvision download" in caplog.text
+    assert "Debian" not in caplog.text
+    assert len(train) == TRAIN_COUNT
+    assert len(test) == TEST_COUNT
+
+
+def test_no_download_makes_no_attempt(tmp_path, tiny_specs, no_network):
+    debian_dir = write_gz_dir(tmp_path / "debian", tiny_specs)
+
+    load_fashion_mnist(tmp_path / "data", download=False, debian_dir=debian_dir)
+
+    assert no_network == []
 
 
 def test_no_source_error_names_places_and_fixes(tmp_path, tiny_specs, no_network):

@@ -67,8 +67,9 @@ def attach_tensorboard_metrics(
 ) -> RemovableEventHandle:
     """Log the evaluator's metrics after each of its runs, at the trainer's iteration count.
 
-    Scalars go to ``<tag>/<name>``, per-class tensors to ``<tag>/<name>/<class index>``. Metrics
-    missing from the evaluator are skipped.
+    Scalars go to ``<tag>/<name>``, per-class tensors to ``<tag>/<name>/<class index>``. The default
+    names are those of :func:`ignite_fashion.build_metrics`. ignite skips a name missing from the
+    evaluator's metrics with a warning.
 
     Returns:
         The removable handle of the attached handler.
