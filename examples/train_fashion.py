@@ -136,7 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
 
-    run_dir = _make_run_dir(args.output_dir, args.name)
+    try:
+        run_dir = _make_run_dir(args.output_dir, args.name)
+    except OSError as error:
+        parser.error(f"cannot create a run directory in --output-dir {args.output_dir}: {error}")
     _configure_logging(run_dir / "train.log", verbose=args.verbose)
     torch.manual_seed(args.seed)
     print(f"Run directory: {run_dir}")
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             f"epoch {engine.state.epoch:>2}/{args.epochs}  train loss {record['train_loss']:.4f}  "
             f"val loss {record['val_loss']:.4f}  accuracy {record['val_accuracy']:.4f}  "
             f"precision {record['val_precision']:.4f}  recall {record['val_recall']:.4f}  "
-            f"f1 {record['val_f1']:.4f}  ({engine.state.times['EPOCH_COMPLETED']:.1f} s)",
+            f"f1 {record['val_f1']:.4f}  ({engine.state.times['EPOCH_COMPLETED']:.1f} s training)",
             flush=True,
         )
 

@@ -23,7 +23,7 @@ import shutil
 import socket
 import struct
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -193,7 +193,10 @@ def prepare_fashion_mnist(
     Raises:
         DataError: as in :func:`load_fashion_mnist`.
     """
-    raw_dir = Path(data_dir).expanduser() / "FashionMNIST" / "raw"
+    data_dir = Path(data_dir).expanduser()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"data directory {data_dir} is not a folder: pass a folder, for example --data-dir data")
+    raw_dir = data_dir / "FashionMNIST" / "raw"
     problems: list[str] = []
 
     missing = _files_needing_a_source(raw_dir, problems)
@@ -243,7 +246,13 @@ def _files_needing_a_source(raw_dir: Path, problems: list[str]) -> list[_FileSpe
     return missing
 
 
-def _fill_from_source(raw_dir, missing, source_name, fetch, problems) -> list[_FileSpec]:
+def _fill_from_source(
+    raw_dir: Path,
+    missing: list[_FileSpec],
+    source_name: str,
+    fetch: Callable[[Path, Sequence[_FileSpec]], None],
+    problems: list[str],
+) -> list[_FileSpec]:
     """Fetch the missing files from one source into a staging folder, and move the good ones into place."""
     logger.info("Fetching %s from the %s", ", ".join(s.name for s in missing), source_name)
     raw_dir.mkdir(parents=True, exist_ok=True)

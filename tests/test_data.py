@@ -349,3 +349,13 @@ def test_loader_batches_in_unit_range(tiny_dataset):
 def test_loaders_reject_bad_batch_size(tiny_dataset):
     with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
         build_loaders(tiny_dataset, tiny_dataset, batch_size=0)
+
+
+def test_data_dir_that_is_a_file_rejected(tmp_path, no_network):
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("")
+
+    with pytest.raises(DataError, match=f"data directory {not_a_folder} is not a folder"):
+        load_fashion_mnist(not_a_folder, debian_dir=None)
+
+    assert no_network == []

@@ -47,6 +47,18 @@ def test_unknown_device_exits_2(train_fashion, tmp_path, capsys):
     assert "invalid device 'tpu'" in capsys.readouterr().err
 
 
+def test_output_dir_that_is_a_file_exits_2(train_fashion, tmp_path, capsys):
+    output_file = tmp_path / "runs"
+    output_file.write_text("keep me")
+
+    with pytest.raises(SystemExit) as raised:
+        train_fashion.main(["--output-dir", str(output_file)])
+
+    assert raised.value.code == 2
+    assert f"cannot create a run directory in --output-dir {output_file}" in capsys.readouterr().err
+    assert output_file.read_text() == "keep me"
+
+
 @pytest.mark.real_data
 def test_real_subset_trains_above_70_percent(train_fashion, tmp_path, capsys):
     # 4,000 images split into 3,000 train and 1,000 validation; two epochs of batch 16 take seconds.
