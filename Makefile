@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 setup: $(VENV)/.installed
 
 # The torch and torchvision pins in constraints.txt match the wheels this project's machines keep
-# on local disk; without them pip would download a newer multi-GB CUDA build.
+# on local disk; without them pip would download a newer release.
 $(VENV)/.installed: setup.cfg pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
+import os
 import platform
 import sys
 import time
@@ -47,39 +49,55 @@ from ignite_fashion.metrics import format_metrics
 logger = logging.getLogger("train_fashion")
 
 
+def _parse_number(text: str, kind: type) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _parse_number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
+    value = _parse_number(text, float)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _parse_number(text, float)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
 def _momentum(text: str) -> float:
-    value = float(text)
+    value = _parse_number(text, float)
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
     return value
 
 
 def _fraction(text: str) -> float:
-    value = float(text)
+    value = _parse_number(text, float)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {value}")
     return value
+
+
+def _run_name(text: str) -> str:
+    if not text or text in (".", "..") or "/" in text or os.sep in text:
+        raise argparse.ArgumentTypeError(f"must be a plain folder name without '/', got {text!r}")
+    return text
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -123,7 +141,7 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", type=Path, default=Path("runs"), help="folder that receives the run directory")
-    output.add_argument("--name", default="simplecnn", help="suffix of the run directory name")
+    output.add_argument("--name", type=_run_name, default="simplecnn", help="suffix of the run directory name")
     output.add_argument("-v", "--verbose", action="store_true", help="show info log lines on the console")
     return parser
 
@@ -154,14 +172,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.subset is not None:
         train_set = _first(train_set, args.subset)
         test_set = _first(test_set, args.subset)
-    loaders = build_loaders(
-        train_set,
-        test_set,
-        batch_size=args.batch_size,
-        eval_batch_size=args.eval_batch_size,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-    )
+    try:
+        loaders = build_loaders(
+            train_set,
+            test_set,
+            batch_size=args.batch_size,
+            eval_batch_size=args.eval_batch_size,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+        )
+    except ValueError as error:
+        parser.error(f"cannot split {len(train_set)} images with --val-fraction {args.val_fraction}: {error}")
 
     # Model, loss and optimizer.
     model = SimpleCNN(num_classes=len(CLASS_NAMES)).to(device)
@@ -175,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
     attach_never_predicted_notice(evaluator, class_names=CLASS_NAMES)
     if args.lr_schedule == "cosine":
-        total_iterations = args.epochs * len(loaders.train)
+        # ignite needs a cycle of at least 2 iterations; a 1-iteration run keeps the initial lr.
+        total_iterations = max(2, args.epochs * len(loaders.train))
         scheduler = CosineAnnealingScheduler(
             optimizer, "lr", start_value=args.lr, end_value=0.0, cycle_size=total_iterations
         )

@@ -217,7 +217,7 @@ def prepare_fashion_mnist(
         if not missing:
             return raw_dir
 
-    raise DataError(_no_source_message(raw_dir, missing, problems))
+    raise DataError(_no_source_message(raw_dir, missing, problems, download=download, debian_dir=debian_dir))
 
 
 def _files_needing_a_source(raw_dir: Path, problems: list[str]) -> list[_FileSpec]:
@@ -225,24 +225,26 @@ def _files_needing_a_source(raw_dir: Path, problems: list[str]) -> list[_FileSpe
     missing = []
     for spec in _FILES:
         path = raw_dir / spec.name
+        if path.exists():
+            try:
+                _verify_file(path, spec)
+                continue
+            except DataError as error:
+                problems.append(f"{path}: {error}")
+                logger.warning("Not using %s: %s; looking for a good copy elsewhere", path, error)
+        else:
+            problems.append(f"{path}: not found")
+
         gz_path = raw_dir / (spec.name + ".gz")
-        if not path.exists() and gz_path.exists():
+        if gz_path.exists():
             try:
                 _decompress_verified(gz_path, spec, raw_dir)
                 logger.info("Decompressed %s", gz_path)
+                continue
             except DataError as error:
                 problems.append(f"{gz_path}: {error}")
                 logger.warning("Not using %s: %s", gz_path, error)
-        if not path.exists():
-            problems.append(f"{path}: not found")
-            missing.append(spec)
-            continue
-        try:
-            _verify_file(path, spec)
-        except DataError as error:
-            problems.append(f"{path}: {error}")
-            logger.warning("Not using %s: %s; looking for a good copy elsewhere", path, error)
-            missing.append(spec)
+        missing.append(spec)
     return missing
 
 
@@ -263,7 +265,7 @@ def _fill_from_source(
             fetch(staging_dir, missing)
         except Exception as error:  # noqa: BLE001 - any failure of a source means trying the next one
             problems.append(f"{source_name}: {error}".strip())
-            logger.warning("%s failed: %s", source_name, error)
+            logger.info("%s failed, trying the next source: %s", source_name, error)
             return missing
         for spec in missing:
             fetched = staging_dir / spec.name
@@ -389,17 +391,31 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
         socket.setdefaulttimeout(previous)
 
 
-def _no_source_message(raw_dir: Path, missing: Sequence[_FileSpec], problems: Sequence[str]) -> str:
+def _no_source_message(
+    raw_dir: Path,
+    missing: Sequence[_FileSpec],
+    problems: Sequence[str],
+    *,
+    download: bool,
+    debian_dir: str | os.PathLike | None,
+) -> str:
     tried = "\n".join(f"  - {problem}" for problem in problems)
     names = ", ".join(spec.name for spec in missing)
+    download_fix = "allow internet access, so torchvision can download the files"
+    if not download:
+        download_fix += " (download is off: drop --no-download, or pass download=True)"
+    debian_fix = "install the Debian package: apt-get install dataset-fashion-mnist"
+    if debian_dir is None:
+        debian_fix += " (this source is off: pass debian_dir)"
     return (
-        f"FashionMNIST not found: no source gave a good copy of {names}.\n"
+        f"No good copy of FashionMNIST {names} was found.\n"
         f"Places tried:\n{tried}\n"
         "To fix, do one of:\n"
-        "  - allow internet access, so torchvision can download the files;\n"
-        "  - install the Debian package: apt-get install dataset-fashion-mnist;\n"
-        f"  - copy the four files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,"
-        f" t10k-labels-idx1-ubyte, decompressed or as .gz) into {raw_dir}"
+        f"  - {download_fix};\n"
+        f"  - {debian_fix};\n"
+        "  - copy the four original files (train-images-idx3-ubyte, train-labels-idx1-ubyte,"
+        f" t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, decompressed or as .gz) into {raw_dir},"
+        " replacing any damaged copy."
     )
 
 

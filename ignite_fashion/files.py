@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,11 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Unlike tempfile.mkstemp (mode 0600), open(..., "x") honours the umask, so the file is as readable
+    # as any other output of the run.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(descriptor, "w") as file:
+        with open(temporary, "x") as file:
             json.dump(data, file, indent=2)
             file.write("\n")
         os.replace(temporary, path)

@@ -108,7 +108,7 @@ def attach_never_predicted_notice(evaluator: Engine, *, class_names: Sequence[st
         never = [index for index, count in enumerate(matrix.sum(dim=0).tolist()) if count == 0]
         if never:
             names = [class_names[index] if class_names else str(index) for index in never]
-            logger.info(
+            logger.warning(
                 "Never predicted: %s; precision (and F1) counted as 0 for %s",
                 ", ".join(names),
                 "it" if len(names) == 1 else "them",

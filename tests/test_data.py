@@ -195,7 +195,30 @@ def test_no_source_error_names_places_and_fixes(tmp_path, tiny_specs, no_network
     assert str(tmp_path / "no-debian" / "train-images-idx3-ubyte.gz") + " not found" in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "internet access" in message
-    assert "copy the four files" in message
+    assert "copy the four original files" in message
+    assert "drop --no-download" not in message
+
+
+def test_no_source_error_names_disabled_sources(tmp_path, tiny_specs, no_network):
+    with pytest.raises(DataError) as raised:
+        load_fashion_mnist(tmp_path / "data", download=False, debian_dir=None)
+
+    message = str(raised.value)
+    assert "torchvision download: skipped (download=False)" in message
+    assert "download is off: drop --no-download, or pass download=True" in message
+    assert "this source is off: pass debian_dir" in message
+
+
+def test_good_gz_replaces_damaged_file(tmp_path, tiny_specs, no_network):
+    damaged = dict(tiny_specs)
+    damaged["t10k-labels-idx1-ubyte"] = idx_labels(np.array([0, 1, 2, 3, 200]))
+    raw_dir = write_raw_dir(tmp_path, damaged)
+    write_gz_dir(raw_dir, tiny_specs)
+
+    _, test = load_fashion_mnist(tmp_path, download=False, debian_dir=None)
+
+    assert test.targets.tolist() == [0, 1, 2, 3, 4]
+    assert (raw_dir / "t10k-labels-idx1-ubyte").read_bytes() == tiny_specs["t10k-labels-idx1-ubyte"]
 
 
 def test_damaged_file_replaced_from_debian(tmp_path, tiny_specs, no_network, caplog):

@@ -28,6 +28,10 @@ def train_fashion():
         ("--momentum", "1", "must be in [0, 1), got 1.0"),
         ("--weight-decay", "-1e-4", "must be 0 or more, got -0.0001"),
         ("--val-fraction", "1.5", "must be between 0 and 1 (exclusive), got 1.5"),
+        ("--epochs", "abc", "invalid int value 'abc'"),
+        ("--lr", "inf", "must be a finite number, got 'inf'"),
+        ("--lr", "nan", "must be a finite number, got 'nan'"),
+        ("--name", "a/b", "must be a plain folder name without '/', got 'a/b'"),
     ],
 )
 def test_invalid_flag_exits_2(train_fashion, tmp_path, capsys, flag, value, message):
