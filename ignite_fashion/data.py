@@ -204,6 +204,11 @@ def prepare_fashion_mnist(
         logger.info("FashionMNIST found in the data directory %s", raw_dir)
         return raw_dir
 
+    try:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot create {raw_dir}: {error}. Pass a writable folder as the data directory") from error
+
     sources = []
     if download:
         sources.append(("torchvision download", _fetch_by_download))
@@ -232,10 +237,10 @@ def _files_needing_a_source(raw_dir: Path, problems: list[str]) -> list[_FileSpe
             except DataError as error:
                 problems.append(f"{path}: {error}")
                 logger.warning("Not using %s: %s; looking for a good copy elsewhere", path, error)
-        else:
-            problems.append(f"{path}: not found")
 
         gz_path = raw_dir / (spec.name + ".gz")
+        if not path.exists() and not gz_path.exists():
+            problems.append(f"{path}: not found")
         if gz_path.exists():
             try:
                 _decompress_verified(gz_path, spec, raw_dir)
@@ -256,8 +261,7 @@ def _fill_from_source(
     problems: list[str],
 ) -> list[_FileSpec]:
     """Fetch the missing files from one source into a staging folder, and move the good ones into place."""
-    logger.info("Fetching %s from the %s", ", ".join(s.name for s in missing), source_name)
-    raw_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("Fetching %s from the %s", ", ".join(spec.name for spec in missing), source_name)
     still_missing = []
     with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".staging-") as staging:
         staging_dir = Path(staging)

@@ -382,3 +382,14 @@ def test_data_dir_that_is_a_file_rejected(tmp_path, no_network):
         load_fashion_mnist(not_a_folder, debian_dir=None)
 
     assert no_network == []
+
+
+def test_unwritable_data_dir_rejected(tmp_path, tiny_specs, no_network):
+    blocker = tmp_path / "data" / "FashionMNIST"
+    blocker.parent.mkdir()
+    blocker.write_text("a file where the FashionMNIST folder should be")
+
+    with pytest.raises(DataError, match="cannot create .*Pass a writable folder as the data directory"):
+        load_fashion_mnist(tmp_path / "data", debian_dir=None)
+
+    assert blocker.read_text() == "a file where the FashionMNIST folder should be"
