@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     trainer.run(loaders.train, max_epochs=args.epochs)
     logger.info("Training finished in %.1f s", time.perf_counter() - started)
 
+    # A separate evaluator, so the test metrics never reach the validation TensorBoard tags.
     test_evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
     attach_never_predicted_notice(test_evaluator, class_names=CLASS_NAMES)
     attach_tensorboard_metrics(test_evaluator, tb_logger, trainer, tag="test")
