@@ -193,8 +193,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Engines and metrics.
     trainer = build_trainer(model, optimizer, loss_fn, device=device)
-    evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
-    attach_never_predicted_notice(evaluator, class_names=CLASS_NAMES)
+    evaluator = _build_checked_evaluator(model, loss_fn, device)
     if args.lr_schedule == "cosine":
         # ignite needs a cycle of at least 2 iterations; a 1-iteration run keeps the initial lr.
         total_iterations = max(2, args.epochs * len(loaders.train))
@@ -230,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("Training finished in %.1f s", time.perf_counter() - started)
 
     # A separate evaluator, so the test metrics never reach the validation TensorBoard tags.
-    test_evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
-    attach_never_predicted_notice(test_evaluator, class_names=CLASS_NAMES)
+    test_evaluator = _build_checked_evaluator(model, loss_fn, device)
     attach_tensorboard_metrics(test_evaluator, tb_logger, trainer, tag="test")
     test_metrics = evaluate(test_evaluator, loaders.test)
     tb_logger.close()
@@ -240,6 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test  {format_metrics(test_metrics)}")
     print(f"Wrote {run_dir}")
     return 0
+
+
+def _build_checked_evaluator(model: nn.Module, loss_fn: nn.Module, device: torch.device) -> Engine:
+    """Build an evaluator with the standard metrics and the never-predicted notice."""
+    evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
+    attach_never_predicted_notice(evaluator, class_names=CLASS_NAMES)
+    return evaluator
 
 
 def _first(dataset, count: int):

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 from ignite.engine import Engine, Events
+from ignite.engine.events import RemovableEventHandle
 from ignite.metrics import Accuracy, ConfusionMatrix, Fbeta, Loss, Metric, Precision, Recall
 from torch import nn
 
@@ -67,7 +68,7 @@ def build_metrics(
 
 
 def metrics_to_python(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    """Convert metric values to JSON-ready Python: tensors to floats or nested lists.
+    """Convert metric values to JSON-ready Python values, turning tensors into floats or nested lists.
 
     Example:
         >>> metrics_to_python({"accuracy": 0.5, "confusion_matrix": torch.tensor([[1, 0], [2, 3]])})
@@ -91,7 +92,9 @@ def format_metrics(metrics: Mapping[str, Any], names: Sequence[str] = SCALAR_MET
     return "  ".join(f"{name} {float(metrics[name]):.4f}" for name in names if name in metrics)
 
 
-def attach_never_predicted_notice(evaluator: Engine, *, class_names: Sequence[str] | None = None):
+def attach_never_predicted_notice(
+    evaluator: Engine, *, class_names: Sequence[str] | None = None
+) -> RemovableEventHandle:
     """Log one line per evaluation that lists the classes never predicted.
 
     Their precision is 0 by the rule of :func:`build_metrics`, which a reader of the macro averages
@@ -105,9 +108,10 @@ def attach_never_predicted_notice(evaluator: Engine, *, class_names: Sequence[st
         matrix = engine.state.metrics.get("confusion_matrix")
         if matrix is None:
             return
-        never = [index for index, count in enumerate(matrix.sum(dim=0).tolist()) if count == 0]
-        if never:
-            names = [class_names[index] if class_names else str(index) for index in never]
+        predicted_counts = matrix.sum(dim=0).tolist()
+        never_predicted = [index for index, count in enumerate(predicted_counts) if count == 0]
+        if never_predicted:
+            names = [class_names[index] if class_names else str(index) for index in never_predicted]
             logger.warning(
                 "Never predicted: %s; precision (and F1) counted as 0 for %s",
                 ", ".join(names),
