@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import uuid
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,27 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
         >>> json.loads(path.read_text())
         {'epoch': 1}
     """
+    return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Path:
+    """Write ``rows`` as CSV with a header of ``columns``, atomically; a value missing in a row stays empty.
+
+    Example:
+        >>> import tempfile
+        >>> path = write_csv(Path(tempfile.mkdtemp()) / "a.csv", [{"epoch": 1, "loss": 0.5}], ["epoch", "loss"])
+        >>> path.read_text().splitlines()
+        ['epoch,loss', '1,0.5']
+    """
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text(path, buffer.getvalue())
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically, creating the parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Unlike tempfile.mkstemp (mode 0600), open(..., "x") honours the umask, so the file is as readable
@@ -25,10 +49,9 @@ def write_json(path: str | os.PathLike, data: Any) -> Path:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         with open(temporary, "x") as file:
-            json.dump(data, file, indent=2)
-            file.write("\n")
+            file.write(text)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path

@@ -1,11 +1,10 @@
-"""Validation after each epoch, with a metric history kept in memory and written to JSON."""
+"""Validation after each epoch, with a metric history kept in memory and written to JSON and CSV."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,7 +12,7 @@ from ignite.engine import Engine, Events
 from ignite.engine.events import RemovableEventHandle
 from ignite.metrics import Average
 
-from ignite_fashion.files import write_json
+from ignite_fashion.files import write_csv, write_json
 from ignite_fashion.metrics import format_metrics, metrics_to_python
 
 logger = logging.getLogger(__name__)
@@ -51,6 +50,7 @@ def attach_validation(
     *,
     history: list[dict[str, Any]] | None = None,
     history_path: str | os.PathLike | None = None,
+    csv_path: str | os.PathLike | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     every: int = 1,
 ) -> tuple[RemovableEventHandle, list[dict[str, Any]]]:
@@ -59,15 +59,18 @@ def attach_validation(
     Each history record contains ``epoch``, ``iteration``, ``lr`` of the first parameter group when
     ``optimizer`` is given, ``train_loss`` when ``trainer.state.metrics`` has
     ``loss`` (see :func:`attach_epoch_loss`), and every evaluator metric with a ``val_`` prefix.
-    The record is appended to ``history``, which is rewritten to ``history_path`` as JSON each time,
-    so a killed run still leaves the history of its finished epochs. A summary line is logged.
+    The record is appended to ``history``, which is rewritten to ``history_path`` as JSON and to
+    ``csv_path`` as CSV each time, so a killed run still leaves the history of its finished epochs.
+    The CSV has one column per scalar value; per-class lists and the confusion matrix are in the
+    JSON only. A summary line is logged.
 
     Args:
         trainer: training engine.
         evaluator: engine built by :func:`ignite_fashion.build_evaluator`.
         data: validation data, iterated once per evaluation.
         history: list to append to; a new list when None.
-        history_path: JSON file to write the history to; None writes nothing.
+        history_path: JSON file to write the history to; None writes none.
+        csv_path: CSV file to write the scalar history to; None writes none.
         optimizer: optimizer whose current learning rate is recorded.
         every: evaluate every this many epochs.
 
@@ -89,7 +92,6 @@ def attach_validation(
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
     history = [] if history is None else history
-    path = None if history_path is None else Path(history_path)
 
     def validate(engine: Engine) -> None:
         metrics = evaluate(evaluator, data)
@@ -100,11 +102,28 @@ def attach_validation(
             record["train_loss"] = float(engine.state.metrics["loss"])
         record.update({f"val_{name}": value for name, value in metrics.items()})
         history.append(record)
-        if path is not None:
-            write_json(path, history)
+        if history_path is not None:
+            write_json(history_path, history)
+        if csv_path is not None:
+            write_csv(csv_path, history, scalar_columns(history))
         logger.info(
             "Validation after epoch %d: %s", engine.state.epoch, format_metrics(metrics)
         )
 
     handle = trainer.add_event_handler(Events.EPOCH_COMPLETED(every=every), validate)
     return handle, history
+
+
+def scalar_columns(records: Iterable[dict[str, Any]]) -> list[str]:
+    """Return the keys of ``records`` with number or string values, in order of first appearance.
+
+    Example:
+        >>> scalar_columns([{"epoch": 1, "val_f1_per_class": [0.5, 0.7]}, {"epoch": 2, "lr": 0.1}])
+        ['epoch', 'lr']
+    """
+    columns: dict[str, None] = {}
+    for record in records:
+        for key, value in record.items():
+            if isinstance(value, (int, float, str)):
+                columns.setdefault(key)
+    return list(columns)
