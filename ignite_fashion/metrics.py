@@ -82,6 +82,42 @@ def metrics_to_python(metrics: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
+def per_class_table(metrics: Mapping[str, Any], class_names: Sequence[str]) -> list[dict[str, Any]]:
+    """Build one row per class with ``class``, ``precision``, ``recall``, ``f1`` and ``support``.
+
+    ``metrics`` are those of :func:`build_metrics`, as tensors or as :func:`metrics_to_python` gives
+    them. The support of a class is its row sum in the confusion matrix: the number of samples whose
+    true label it is.
+
+    Example:
+        >>> metrics = {
+        ...     "precision_per_class": [1.0, 0.5],
+        ...     "recall_per_class": [0.5, 1.0],
+        ...     "f1_per_class": [2 / 3, 2 / 3],
+        ...     "confusion_matrix": [[1, 1], [0, 1]],
+        ... }
+        >>> [row["support"] for row in per_class_table(metrics, ["cat", "dog"])]
+        [2, 1]
+    """
+    values = metrics_to_python(
+        {name: metrics[name] for name in (*PER_CLASS_METRICS, "confusion_matrix")}
+    )
+    if len(class_names) != len(values["confusion_matrix"]):
+        raise ValueError(
+            f"got {len(class_names)} class names for {len(values['confusion_matrix'])} classes in the metrics"
+        )
+    return [
+        {
+            "class": name,
+            "precision": values["precision_per_class"][index],
+            "recall": values["recall_per_class"][index],
+            "f1": values["f1_per_class"][index],
+            "support": int(sum(values["confusion_matrix"][index])),
+        }
+        for index, name in enumerate(class_names)
+    ]
+
+
 def format_metrics(metrics: Mapping[str, Any], names: Sequence[str] = SCALAR_METRICS) -> str:
     """Format the scalar metrics as one line.
 
