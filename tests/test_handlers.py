@@ -60,6 +60,21 @@ def test_validation_history_written_each_epoch(tmp_path):
     assert json.loads(path.read_text()) == history
 
 
+def test_validation_history_csv(tmp_path):
+    trainer = scripted_trainer()
+    evaluator = scripted_evaluator([0.1, 0.2], trainer)
+    attach_epoch_loss(trainer)
+    attach_validation(trainer, evaluator, [0], csv_path=tmp_path / "history.csv")
+
+    trainer.run([1.0, 3.0], max_epochs=2)
+
+    assert (tmp_path / "history.csv").read_text().splitlines() == [
+        "epoch,iteration,train_loss,val_accuracy",
+        "1,2,2.0,0.1",
+        "2,4,2.0,0.2",
+    ]
+
+
 def test_validation_handle_removes_handler():
     trainer = scripted_trainer()
     evaluator = scripted_evaluator([0.5] * 4, trainer)

@@ -11,6 +11,7 @@ from ignite.engine import Engine
 from ignite.handlers import TensorboardLogger
 from sklearn.metrics import (
     accuracy_score,
+    classification_report,
     confusion_matrix,
     f1_score,
     log_loss,
@@ -26,6 +27,7 @@ from ignite_fashion import (
     build_evaluator,
     build_metrics,
     metrics_to_python,
+    per_class_table,
 )
 
 
@@ -164,3 +166,31 @@ def test_random_batches_match_sklearn():
 def test_too_few_classes_rejected():
     with pytest.raises(ValueError, match="num_classes must be at least 2, got 1"):
         build_metrics(num_classes=1)
+
+
+def test_per_class_table_matches_classification_report():
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(57, 4, generator=generator)
+    targets = torch.randint(0, 4, (57,), generator=generator)
+    names = ["cat", "dog", "frog", "owl"]
+
+    table = per_class_table(evaluate_batches([(logits[:30], targets[:30]), (logits[30:], targets[30:])], 4), names)
+
+    report = classification_report(
+        targets.numpy(), logits.argmax(1).numpy(), labels=[0, 1, 2, 3], target_names=names,
+        output_dict=True, zero_division=0,
+    )
+    assert [row["class"] for row in table] == names
+    for row in table:
+        expected = report[row["class"]]
+        assert row["precision"] == pytest.approx(expected["precision"])
+        assert row["recall"] == pytest.approx(expected["recall"])
+        assert row["f1"] == pytest.approx(expected["f1-score"])
+        assert row["support"] == expected["support"]
+
+
+def test_per_class_table_rejects_wrong_name_count():
+    metrics = evaluate_batches([(torch.eye(3), torch.arange(3))], 3)
+
+    with pytest.raises(ValueError, match="got 2 class names for 3 classes in the metrics"):
+        per_class_table(metrics, ["a", "b"])

@@ -50,7 +50,7 @@ def attach_checkpoints(
     """Save ``to_save`` after every epoch and after every evaluation with a new best ``metric_name``.
 
     - ``checkpoint_<epoch>.pt``: written at each ``EPOCH_COMPLETED`` of ``trainer``; the newest
-      ``keep_last`` files are kept. Each also holds the list of best files under ``BEST_KEY``.
+      ``keep_last`` files are kept. Each also contains the list of best files under ``BEST_KEY``.
     - ``best_checkpoint_<epoch>_val_<metric_name>=<score>.pt``: written when ``evaluator`` completes
       with one of the ``keep_best`` highest scores so far. A non-finite score is never saved as best.
 
@@ -216,8 +216,9 @@ def load_checkpoint(
     try:
         Checkpoint.load_objects(to_load, dict(checkpoint))
     except (RuntimeError, KeyError, ValueError, TypeError) as error:
+        detail = " ".join(line.strip() for line in str(error).splitlines()).rstrip(".")
         raise CheckpointError(
-            f"{where} does not fit: {error}. Was it written for another model or number of classes?"
+            f"{where} does not fit: {detail}. Was it written for another model or number of classes?"
         ) from None
 
 
@@ -249,7 +250,7 @@ def find_checkpoint(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     if path.is_file():
         return path, read_checkpoint(path)
     if not path.is_dir():
-        raise CheckpointError(f"--resume path {path} not found: give a checkpoint .pt file or a run directory")
+        raise CheckpointError(f"checkpoint path {path} not found: give a checkpoint .pt file or a run directory")
 
     folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
     candidates = [file for file in folder.glob("*.pt") if checkpoint_step(file) is not None]

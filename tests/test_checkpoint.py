@@ -1,0 +1,135 @@
+"""Checkpoint handlers: which files are kept, what they contain, and loading them back safely."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from ignite.engine import Engine, Events
+
+from ignite_fashion import (
+    CheckpointError,
+    attach_checkpoints,
+    checkpoint_step,
+    find_checkpoint,
+    list_state,
+    load_checkpoint,
+    read_checkpoint,
+    rng_state,
+)
+
+
+def scored_run(scores, folder, *, keep_best, keep_last=2):
+    """Train a one-weight model whose weight equals the epoch, with validation F1 ``scores[epoch - 1]``."""
+    model = torch.nn.Linear(1, 1, bias=False)
+
+    def step(engine, batch):
+        with torch.no_grad():
+            model.weight.fill_(engine.state.epoch)
+        return 0.0
+
+    trainer = Engine(step)
+    evaluator = Engine(lambda engine, batch: None)
+    evaluator.add_event_handler(
+        Events.COMPLETED, lambda engine: engine.state.metrics.update(f1=scores[trainer.state.epoch - 1])
+    )
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run([0]))
+    last, best = attach_checkpoints(
+        trainer, evaluator, {"model": model, "trainer": trainer}, folder, keep_last=keep_last, keep_best=keep_best
+    )
+    trainer.run([0], max_epochs=len(scores))
+    return model, last, best
+
+
+def test_best_checkpoints_keep_top_scores(tmp_path):
+    model, _, best = scored_run([0.10, 0.50, 0.30, 0.70, 0.20], tmp_path, keep_best=2)
+
+    best_files = sorted(path.name for path in tmp_path.glob("best_*.pt"))
+    assert best_files == ["best_checkpoint_2_val_f1=0.5000.pt", "best_checkpoint_4_val_f1=0.7000.pt"]
+    assert sorted(path.name for path in tmp_path.glob("checkpoint_*.pt")) == ["checkpoint_4.pt", "checkpoint_5.pt"]
+    assert Path(best.last_checkpoint).name == "best_checkpoint_4_val_f1=0.7000.pt"
+
+    load_checkpoint({"model": model}, best.last_checkpoint)
+    assert model.weight.item() == 4.0
+
+
+def test_nan_score_never_best(tmp_path):
+    scored_run([0.4, float("nan"), 0.3], tmp_path, keep_best=3)
+
+    assert sorted(checkpoint_step(path) for path in tmp_path.glob("best_*.pt")) == [1, 3]
+
+
+def test_checkpoint_loads_weights_only(tmp_path):
+    scored_run([0.5, 0.6], tmp_path, keep_best=1)
+
+    for path in tmp_path.glob("*.pt"):
+        checkpoint = torch.load(path, weights_only=True)
+        assert {"model", "trainer"} <= set(checkpoint)
+    assert set(torch.load(tmp_path / "checkpoint_2.pt", weights_only=True)["best_checkpoints"]) == {"_saved"}
+
+
+def test_list_and_rng_states_round_trip(tmp_path):
+    history = [{"epoch": 1, "val_f1": 0.5}]
+    generator = torch.Generator().manual_seed(3)
+    torch.save({"history": list_state(history).state_dict(), "rng": rng_state(generator).state_dict()}, tmp_path / "a.pt")
+    expected_permutation = torch.randperm(10, generator=generator)
+    expected_draw = torch.rand(3)
+
+    restored = []
+    load_checkpoint({"history": list_state(restored), "rng": rng_state(generator)}, tmp_path / "a.pt")
+
+    assert restored == history
+    assert torch.equal(torch.randperm(10, generator=generator), expected_permutation)
+    assert torch.equal(torch.rand(3), expected_draw)
+
+
+def test_pickled_code_rejected_and_not_run(tmp_path):
+    marker = tmp_path / "code-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"model": Payload()}, path)
+
+    with pytest.raises(CheckpointError, match="rejected: it contains objects other than tensors"):
+        read_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_truncated_checkpoint_named(tmp_path):
+    scored_run([0.5, 0.6], tmp_path, keep_best=1)
+    path = tmp_path / "checkpoint_2.pt"
+    path.write_bytes(path.read_bytes()[:100])
+
+    with pytest.raises(CheckpointError, match=f"checkpoint {path} cannot be read"):
+        read_checkpoint(path)
+
+
+def test_find_skips_unreadable_newest(tmp_path, caplog):
+    scored_run([0.5, 0.6, 0.7], tmp_path / "checkpoints", keep_best=1)
+    newest = tmp_path / "checkpoints" / "checkpoint_3.pt"
+    newest.write_bytes(b"not a checkpoint")
+
+    path, checkpoint = find_checkpoint(tmp_path)
+
+    assert path.name == "best_checkpoint_3_val_f1=0.7000.pt"
+    assert checkpoint["trainer"]["iteration"] == 3
+    assert "Skipping checkpoint" in caplog.text
+
+
+def test_find_without_checkpoints_names_folder(tmp_path):
+    with pytest.raises(CheckpointError, match=f"no checkpoint files .* found in {tmp_path}"):
+        find_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="not found: give a checkpoint .pt file or a run directory"):
+        find_checkpoint(tmp_path / "missing")
+
+
+def test_mismatched_model_names_shapes(tmp_path):
+    torch.save({"model": torch.nn.Linear(3, 5).state_dict()}, tmp_path / "a.pt")
+
+    with pytest.raises(CheckpointError, match=r"does not fit: .*size mismatch for weight"):
+        load_checkpoint({"model": torch.nn.Linear(3, 10)}, tmp_path / "a.pt")
+    with pytest.raises(CheckpointError, match="has no optimizer; it contains model"):
+        load_checkpoint({"model": torch.nn.Linear(3, 5), "optimizer": None}, tmp_path / "a.pt")
