@@ -22,6 +22,15 @@ from ignite_fashion.handlers import (
 )
 from ignite_fashion.metrics import attach_never_predicted_notice, build_metrics, metrics_to_python
 from ignite_fashion.model import SimpleCNN
+from ignite_fashion.plots import (
+    normalize_rows,
+    plot_accuracy,
+    plot_confusion_matrix,
+    plot_loss_curves,
+    plot_misclassified,
+    plot_precision_recall_f1,
+    save_figure,
+)
 
 __version__ = "0.1.0"
 
@@ -43,6 +52,13 @@ __all__ = [
     "evaluate",
     "load_fashion_mnist",
     "metrics_to_python",
+    "normalize_rows",
+    "plot_accuracy",
+    "plot_confusion_matrix",
+    "plot_loss_curves",
+    "plot_misclassified",
+    "plot_precision_recall_f1",
     "resolve_device",
+    "save_figure",
     "split_indices",
 ]
