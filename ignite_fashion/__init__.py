@@ -14,7 +14,9 @@ from ignite_fashion.data import (
 )
 from ignite_fashion.engines import build_evaluator, build_trainer, resolve_device
 from ignite_fashion.handlers import (
+    MisclassifiedStore,
     attach_epoch_loss,
+    attach_misclassified_store,
     attach_tensorboard_loss,
     attach_tensorboard_metrics,
     attach_validation,
@@ -39,8 +41,10 @@ __all__ = [
     "DataError",
     "ImageDataset",
     "Loaders",
+    "MisclassifiedStore",
     "SimpleCNN",
     "attach_epoch_loss",
+    "attach_misclassified_store",
     "attach_never_predicted_notice",
     "attach_tensorboard_loss",
     "attach_tensorboard_metrics",
