@@ -16,11 +16,14 @@ from ignite_fashion.engines import build_evaluator, build_trainer, resolve_devic
 from ignite_fashion.handlers import (
     MisclassifiedStore,
     attach_epoch_loss,
+    attach_history_plots,
     attach_misclassified_store,
     attach_tensorboard_loss,
     attach_tensorboard_metrics,
     attach_validation,
+    attach_validation_plots,
     evaluate,
+    save_evaluation_plots,
 )
 from ignite_fashion.metrics import attach_never_predicted_notice, build_metrics, metrics_to_python
 from ignite_fashion.model import SimpleCNN
@@ -44,11 +47,13 @@ __all__ = [
     "MisclassifiedStore",
     "SimpleCNN",
     "attach_epoch_loss",
+    "attach_history_plots",
     "attach_misclassified_store",
     "attach_never_predicted_notice",
     "attach_tensorboard_loss",
     "attach_tensorboard_metrics",
     "attach_validation",
+    "attach_validation_plots",
     "build_evaluator",
     "build_loaders",
     "build_metrics",
@@ -63,6 +68,7 @@ __all__ = [
     "plot_misclassified",
     "plot_precision_recall_f1",
     "resolve_device",
+    "save_evaluation_plots",
     "save_figure",
     "split_indices",
 ]
