@@ -36,6 +36,7 @@ from ignite_fashion.plots import (
     plot_precision_recall_f1,
     save_figure,
 )
+from ignite_fashion.report import environment_info, write_report
 
 __version__ = "0.1.0"
 
@@ -58,6 +59,7 @@ __all__ = [
     "build_loaders",
     "build_metrics",
     "build_trainer",
+    "environment_info",
     "evaluate",
     "load_fashion_mnist",
     "metrics_to_python",
@@ -71,4 +73,5 @@ __all__ = [
     "save_evaluation_plots",
     "save_figure",
     "split_indices",
+    "write_report",
 ]
