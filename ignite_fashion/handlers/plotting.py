@@ -212,9 +212,13 @@ def attach_validation_plots(
 
     The plots are written when training completes and, given ``every``, after every ``every``
     epochs, from ``evaluator.state.metrics`` and ``store`` as the evaluator's latest run left them.
-    The TensorBoard step is the trainer's iteration count. When the evaluator has not run yet, the
-    plots are skipped with a log line. Attach this after the validation handler, so the epoch's
-    evaluation is done when the plots are drawn.
+    The TensorBoard step is the trainer's iteration count.
+
+    NOTE: when validation runs only every few epochs, the evaluator's latest run can be older than
+    the epoch at which the plots are written, and the step still is the current iteration.
+
+    When the evaluator has not run yet, the plots are skipped with a log line. Attach this after
+    the validation handler, so the epoch's evaluation is done when the plots are drawn.
 
     Args:
         trainer: training engine.
