@@ -16,6 +16,12 @@ from ignite_fashion.handlers.checkpoint import (
     read_checkpoint,
     rng_state,
 )
+from ignite_fashion.handlers.misclassified import MisclassifiedStore, attach_misclassified_store
+from ignite_fashion.handlers.plotting import (
+    attach_history_plots,
+    attach_validation_plots,
+    save_evaluation_plots,
+)
 from ignite_fashion.handlers.progress import attach_progress
 from ignite_fashion.handlers.tensorboard import attach_tensorboard_loss, attach_tensorboard_metrics
 from ignite_fashion.handlers.training import (
@@ -29,15 +35,19 @@ from ignite_fashion.handlers.validation import attach_epoch_loss, attach_validat
 __all__ = [
     "LR_SCHEDULES",
     "CheckpointError",
+    "MisclassifiedStore",
     "attach_checkpoints",
     "attach_early_stopping",
     "attach_epoch_loss",
+    "attach_history_plots",
     "attach_lr_schedule",
+    "attach_misclassified_store",
     "attach_progress",
     "attach_tensorboard_loss",
     "attach_tensorboard_metrics",
     "attach_terminate_on_nan",
     "attach_validation",
+    "attach_validation_plots",
     "checkpoint_step",
     "copy_best_checkpoints",
     "evaluate",
@@ -47,4 +57,5 @@ __all__ = [
     "load_checkpoint",
     "read_checkpoint",
     "rng_state",
+    "save_evaluation_plots",
 ]
