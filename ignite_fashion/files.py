@@ -41,15 +41,23 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, Any]], column
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically, creating the parent folders."""
+    """Write ``text`` as UTF-8 to ``path`` atomically, creating the parent folders."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically, creating the parent folders.
+
+    The bytes go to a temporary file in the same folder, which then replaces ``path``.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Unlike tempfile.mkstemp (mode 0600), open(..., "x") honours the umask, so the file is as readable
+    # Unlike tempfile.mkstemp (mode 0600), open(..., "xb") honours the umask, so the file is as readable
     # as any other output of the run.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(temporary, "x") as file:
-            file.write(text)
+        with open(temporary, "xb") as file:
+            file.write(data)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

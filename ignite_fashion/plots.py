@@ -11,7 +11,6 @@ import io
 import logging
 import math
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+
+from ignite_fashion.files import write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -45,24 +46,9 @@ def save_figure(figure: Figure, path: str | os.PathLike) -> Path:
         raise ValueError(f"path must end in .png, got {str(path)!r}")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI)
-    _write_bytes_atomically(path, buffer.getvalue())
+    write_bytes(path, buffer.getvalue())
     logger.debug("Wrote %s", path)
     return path
-
-
-def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    # TODO: move next to ignite_fashion.files.write_json, which writes JSON the same way.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Unlike tempfile.mkstemp (mode 0600), open(..., "xb") honours the umask.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def normalize_rows(matrix: Any) -> np.ndarray:

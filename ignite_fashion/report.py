@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from matplotlib import image as mpimg
 
-from ignite_fashion.plots import _write_bytes_atomically, format_prediction
+from ignite_fashion.files import write_text
+from ignite_fashion.plots import format_prediction
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def write_report(
     config: Mapping[str, Any],
     environment: Mapping[str, Any],
     history: Sequence[Mapping[str, Any]],
-    test_metrics: Mapping[str, Any],
+    test_metrics: Mapping[str, Any] | None,
     plot_paths: Mapping[str, str | os.PathLike],
     misclassified: Mapping[str, Any] | None = None,
     class_names: Sequence[str],
@@ -100,8 +101,8 @@ def write_report(
         config: settings of the run, shown as a table; nested values are shown as JSON.
         environment: versions and hardware, for example from :func:`environment_info`.
         history: validation history records, as kept by :func:`ignite_fashion.attach_validation`.
-        test_metrics: test metrics; ``per_class`` is a list of records with ``class``,
-            ``precision``, ``recall``, ``f1`` and ``support``.
+        test_metrics: test metrics, or None when the test set was not evaluated; ``per_class`` is a
+            list of records with ``class``, ``precision``, ``recall``, ``f1`` and ``support``.
         plot_paths: caption to PNG path, in display order.
         misclassified: misclassified test images, as in
             :func:`ignite_fashion.handlers.attach_misclassified_store`; None leaves out the gallery.
@@ -135,7 +136,7 @@ def write_report(
         f"<title>{title}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<h1>{title}</h1>\n" + "\n".join(sections) + "\n</body>\n</html>\n"
     )
-    _write_bytes_atomically(path, document.encode("utf-8"))
+    write_text(path, document)
     logger.info("Wrote the report %s", path)
     return path
 
@@ -190,7 +191,9 @@ def _history_table(history: Sequence[Mapping[str, Any]]) -> str:
     return _table([heading for _, heading in HISTORY_COLUMNS], rows)
 
 
-def _test_tables(test_metrics: Mapping[str, Any]) -> str:
+def _test_tables(test_metrics: Mapping[str, Any] | None) -> str:
+    if test_metrics is None:
+        return "<p>The test set was not evaluated; see the notes.</p>"
     scalars = {name: value for name, value in test_metrics.items() if isinstance(value, (int, float))}
     parts = [_table(("metric", "value"), scalars.items())] if scalars else []
     per_class = test_metrics.get("per_class")
