@@ -1,10 +1,12 @@
 """Train SimpleCNN on FashionMNIST, validate after every epoch, and test once at the end.
 
 Everything a run writes goes to one run directory, ``<output-dir>/<timestamp>-<name>/``:
-``config.json``, ``history.json``, ``test_metrics.json``, ``train.log`` and ``tensorboard/``.
+``config.json``, ``history.json`` and ``history.csv``, ``checkpoints/``, ``tensorboard/``, ``plots/``,
+``test_metrics.json``, ``report.html`` and ``train.log``.
 
 Usage:
     python examples/train_fashion.py --epochs 10
+    python examples/train_fashion.py --resume runs/20260101-120000-simplecnn --epochs 12
     python examples/train_fashion.py --help
 """
 
@@ -23,27 +25,49 @@ import ignite
 import torch
 import torchvision
 from ignite.engine import Engine, Events
-from ignite.handlers import CosineAnnealingScheduler, TensorboardLogger
+from ignite.handlers import TensorboardLogger
 from torch import nn
 
 from ignite_fashion import (
     CLASS_NAMES,
+    LR_SCHEDULES,
+    CheckpointError,
     DataError,
     SimpleCNN,
+    attach_checkpoints,
+    attach_early_stopping,
     attach_epoch_loss,
+    attach_history_plots,
+    attach_lr_schedule,
+    attach_misclassified_store,
     attach_never_predicted_notice,
+    attach_progress,
     attach_tensorboard_loss,
     attach_tensorboard_metrics,
+    attach_terminate_on_nan,
     attach_validation,
+    attach_validation_plots,
     build_evaluator,
     build_loaders,
     build_metrics,
     build_trainer,
-    evaluate,
+    checkpoint_step,
+    copy_best_checkpoints,
+    environment_info,
+    find_checkpoint,
+    fixed_state,
+    list_state,
+    load_checkpoint,
     load_fashion_mnist,
+    metrics_to_python,
+    per_class_table,
     resolve_device,
+    rng_state,
+    save_evaluation_plots,
+    write_report,
 )
-from ignite_fashion.files import write_json
+from ignite_fashion.files import write_csv, write_json
+from ignite_fashion.handlers.validation import scalar_columns
 from ignite_fashion.metrics import format_metrics
 
 logger = logging.getLogger("train_fashion")
@@ -87,6 +111,13 @@ def _momentum(text: str) -> float:
     return value
 
 
+def _gamma(text: str) -> float:
+    value = _parse_number(text, float)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value}")
+    return value
+
+
 def _fraction(text: str) -> float:
     value = _parse_number(text, float)
     if not 0 < value < 1:
@@ -112,14 +143,31 @@ def get_args_parser() -> argparse.ArgumentParser:
     training.add_argument("--lr", type=_positive_float, default=0.02, help="initial SGD learning rate")
     training.add_argument(
         "--lr-schedule",
-        choices=("cosine", "constant"),
+        choices=LR_SCHEDULES,
         default="cosine",
-        help="cosine: anneal the learning rate to 0 over all iterations; constant: keep --lr",
+        help="cosine: anneal the learning rate to 0 over all iterations; step: multiply it by --lr-gamma "
+        "every --lr-step-epochs epochs; constant: keep --lr",
     )
+    training.add_argument("--lr-step-epochs", type=_positive_int, default=3, help="epochs between steps of the step schedule")
+    training.add_argument("--lr-gamma", type=_gamma, default=0.1, help="learning-rate factor of each step of the step schedule")
     training.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
     training.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, help="SGD weight decay (L2 penalty)")
     training.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffling and the initial weights")
+    training.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=None,
+        help="stop when validation macro F1 has not improved for this many epochs; None never stops early",
+    )
     training.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
+    training.add_argument(
+        "--resume",
+        type=Path,
+        metavar="PATH",
+        default=None,
+        help="continue a run from a checkpoint file, or from a run directory's newest checkpoint, in a new "
+        "run directory; its settings are reused unless given here, and only --epochs and --patience may change",
+    )
 
     data = parser.add_argument_group("data")
     data.add_argument("--data-dir", type=Path, default=Path("data"), help="folder with FashionMNIST/raw/ inside")
@@ -142,13 +190,44 @@ def get_args_parser() -> argparse.ArgumentParser:
     output = parser.add_argument_group("output")
     output.add_argument("--output-dir", type=Path, default=Path("runs"), help="folder that receives the run directory")
     output.add_argument("--name", type=_run_name, default="simplecnn", help="suffix of the run directory name")
+    output.add_argument(
+        "--plot-every",
+        type=_positive_int,
+        metavar="N",
+        default=None,
+        help="also draw the validation plots every N epochs; None draws them after the last epoch only",
+    )
+    output.add_argument(
+        "--max-misclassified", type=_positive_int, default=36, help="misclassified images kept per evaluation for the plots"
+    )
     output.add_argument("-v", "--verbose", action="store_true", help="show info log lines on the console")
+    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-epoch lines, only the results")
     return parser
+
+
+# Settings that shape the training trajectory; a resumed run must keep them to continue the same run.
+TRAINING_SETTINGS = (
+    "batch_size",
+    "lr",
+    "lr_schedule",
+    "lr_step_epochs",
+    "lr_gamma",
+    "momentum",
+    "weight_decay",
+    "seed",
+    "val_fraction",
+    "subset",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = get_args_parser()
     args = parser.parse_args(argv)
+    resumed = None
+    if args.resume is not None:
+        resumed = _resume_settings(parser, args, argv)
+        if resumed is None:
+            return 0
     try:
         device = resolve_device(args.device)
     except ValueError as error:
@@ -161,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(run_dir / "train.log", verbose=args.verbose)
     torch.manual_seed(args.seed)
     print(f"Run directory: {run_dir}")
-    write_json(run_dir / "config.json", _config(args, device, run_dir))
+    config = _config(args, device, run_dir)
+    write_json(run_dir / "config.json", config)
 
     # Data: verified FashionMNIST, seeded stratified split, shuffled train loader.
     try:
@@ -191,53 +271,210 @@ def main(argv: list[str] | None = None) -> int:
         model.parameters(), lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay
     )
 
-    # Engines and metrics.
+    # Engines, training control and validation. Handlers of one event run in the order attached:
+    # validation and the history come before the checkpoint that saves them.
     trainer = build_trainer(model, optimizer, loss_fn, device=device)
     evaluator = _build_checked_evaluator(model, loss_fn, device)
-    if args.lr_schedule == "cosine":
-        # ignite needs a cycle of at least 2 iterations; a 1-iteration run keeps the initial lr.
-        total_iterations = max(2, args.epochs * len(loaders.train))
-        scheduler = CosineAnnealingScheduler(
-            optimizer, "lr", start_value=args.lr, end_value=0.0, cycle_size=total_iterations
-        )
-        trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
-
-    # Handlers: epoch loss, validation history, TensorBoard, a summary line per epoch.
-    attach_epoch_loss(trainer)
-    _, history = attach_validation(
-        trainer, evaluator, loaders.val, history_path=run_dir / "history.json", optimizer=optimizer
+    attach_terminate_on_nan(trainer)
+    scheduler = attach_lr_schedule(
+        trainer,
+        optimizer,
+        schedule=args.lr_schedule,
+        total_iterations=args.epochs * len(loaders.train),
+        step_iterations=args.lr_step_epochs * len(loaders.train),
+        gamma=args.lr_gamma,
     )
+    attach_epoch_loss(trainer)
+    if not args.quiet:
+        attach_progress(trainer)
+    _, val_store = attach_misclassified_store(evaluator, max_images=args.max_misclassified)
+    _, history = attach_validation(
+        trainer,
+        evaluator,
+        loaders.val,
+        history_path=run_dir / "history.json",
+        csv_path=run_dir / "history.csv",
+        optimizer=optimizer,
+    )
+    early_stopping = None
+    if args.patience is not None:
+        early_stopping = attach_early_stopping(trainer, evaluator, patience=args.patience)
+
+    # Checkpoints: everything an exact resume needs.
+    to_save = {
+        "model": model,
+        "optimizer": optimizer,
+        "trainer": trainer,
+        "history": list_state(history),
+        "rng": rng_state(loaders.train.generator),
+        "config": fixed_state(config),
+    }
+    if scheduler is not None:
+        to_save["lr_scheduler"] = scheduler
+    if early_stopping is not None:
+        to_save["early_stopping"] = early_stopping
+    checkpoint_dir = run_dir / "checkpoints"
+    _, best = attach_checkpoints(trainer, evaluator, to_save, checkpoint_dir)
+
+    # TensorBoard and plots.
+    plot_dir = run_dir / "plots"
     tb_logger = TensorboardLogger(log_dir=run_dir / "tensorboard")
     attach_tensorboard_loss(trainer, tb_logger, optimizer=optimizer)
     attach_tensorboard_metrics(evaluator, tb_logger, trainer, tag="validation")
+    attach_history_plots(trainer, history, plot_dir, every=args.plot_every)
+    attach_validation_plots(
+        trainer, evaluator, val_store, plot_dir, class_names=CLASS_NAMES, tb_logger=tb_logger, every=args.plot_every
+    )
+    if not args.quiet:
+        trainer.add_event_handler(Events.EPOCH_COMPLETED, _print_epoch_summary, history)
 
-    @trainer.on(Events.EPOCH_COMPLETED)
-    def print_epoch_summary(engine: Engine) -> None:
-        record = history[-1]
-        print(
-            f"epoch {engine.state.epoch:>2}/{args.epochs}  train loss {record['train_loss']:.4f}  "
-            f"val loss {record['val_loss']:.4f}  accuracy {record['val_accuracy']:.4f}  "
-            f"precision {record['val_precision']:.4f}  recall {record['val_recall']:.4f}  "
-            f"f1 {record['val_f1']:.4f}  ({engine.state.times['EPOCH_COMPLETED']:.1f} s training)",
-            flush=True,
-        )
+    notes = []
+    if resumed is not None:
+        checkpoint_path, checkpoint = resumed
+        to_load = {name: value for name, value in to_save.items() if name != "config" and name in checkpoint}
+        try:
+            load_checkpoint(to_load, checkpoint, path=checkpoint_path)
+        except CheckpointError as error:
+            logger.error("%s", error)
+            return 1
+        copy_best_checkpoints(best, checkpoint, checkpoint_path.parent, checkpoint_dir)
+        # ignite treats a finished run as new when max_epochs is not raised first, and would start over.
+        trainer.state.max_epochs = args.epochs
+        write_json(run_dir / "history.json", history)
+        write_csv(run_dir / "history.csv", history, scalar_columns(history))
+        notes.append(f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}.")
+        logger.info("%s", notes[-1])
 
-    # Train, then test once.
     logger.info("Training for %d epochs on %s", args.epochs, device)
     started = time.perf_counter()
     trainer.run(loaders.train, max_epochs=args.epochs)
     logger.info("Training finished in %.1f s", time.perf_counter() - started)
+    diverged = getattr(trainer.state, "diverged_iteration", None)
 
+    # Test once, with the best checkpoint's weights.
+    if diverged is not None:
+        notes.append(f"Training diverged at iteration {diverged}: the loss became NaN or infinite.")
+    if best.last_checkpoint is None:
+        notes.append("No validation finished with a finite F1, so there is no best checkpoint and no test.")
+        test_metrics, test_store = None, None
+    else:
+        best_path = Path(best.last_checkpoint)
+        load_checkpoint({"model": model}, best_path, path=best_path)
+        best_score = best.state_dict()["_saved"][-1][0]
+        notes.append(
+            f"Test set evaluated with the best checkpoint, {best_path.name} "
+            f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
+        )
+        test_metrics, test_store = _test(model, loss_fn, device, loaders.test, tb_logger, trainer, plot_dir, args)
+    tb_logger.close()
+    for note in notes:
+        logger.info("%s", note)
+
+    plot_paths = {path.stem.replace("_", " "): path for path in sorted(plot_dir.glob("*.png"))}
+    write_report(
+        run_dir / "report.html",
+        config=config,
+        environment=environment_info(device),
+        history=history,
+        test_metrics=test_metrics,
+        plot_paths=plot_paths,
+        misclassified=test_store,
+        class_names=CLASS_NAMES,
+        notes=notes,
+    )
+    print(f"Wrote {run_dir}")
+    if diverged is not None:
+        print(f"Training diverged at iteration {diverged}; see {run_dir / 'train.log'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _test(model, loss_fn, device, data, tb_logger, trainer, plot_dir, args) -> tuple[dict, object]:
+    """Evaluate the test set, write test_metrics.json and the test plots, and print a summary."""
     # A separate evaluator, so the test metrics never reach the validation TensorBoard tags.
     test_evaluator = _build_checked_evaluator(model, loss_fn, device)
+    _, store = attach_misclassified_store(test_evaluator, max_images=args.max_misclassified)
     attach_tensorboard_metrics(test_evaluator, tb_logger, trainer, tag="test")
-    test_metrics = evaluate(test_evaluator, loaders.test)
-    tb_logger.close()
-    write_json(run_dir / "test_metrics.json", test_metrics)
+    test_evaluator.run(data)
+    test_metrics = metrics_to_python(test_evaluator.state.metrics)
+    test_metrics["per_class"] = per_class_table(test_metrics, CLASS_NAMES)
+    write_json(plot_dir.parent / "test_metrics.json", test_metrics)
+    save_evaluation_plots(
+        test_evaluator.state.metrics,
+        store,
+        plot_dir,
+        class_names=CLASS_NAMES,
+        prefix="test",
+        tb_logger=tb_logger,
+        step=trainer.state.iteration,
+    )
     logger.info("Test: %s", format_metrics(test_metrics))
     print(f"test  {format_metrics(test_metrics)}")
-    print(f"Wrote {run_dir}")
-    return 0
+    return test_metrics, store
+
+
+def _print_epoch_summary(engine: Engine, history: list[dict]) -> None:
+    record = history[-1]
+    print(
+        f"epoch {engine.state.epoch:>2}/{engine.state.max_epochs}  train loss {record['train_loss']:.4f}  "
+        f"val loss {record['val_loss']:.4f}  accuracy {record['val_accuracy']:.4f}  "
+        f"precision {record['val_precision']:.4f}  recall {record['val_recall']:.4f}  "
+        f"f1 {record['val_f1']:.4f}  ({engine.state.times['EPOCH_COMPLETED']:.1f} s training)",
+        flush=True,
+    )
+
+
+def _resume_settings(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str] | None
+) -> tuple[Path, dict] | None:
+    """Find the checkpoint to resume and take the settings of its run into ``args``.
+
+    Returns:
+        The checkpoint file and contents, or None when the run has already trained ``--epochs`` epochs.
+    """
+    try:
+        path, checkpoint = find_checkpoint(args.resume)
+    except CheckpointError as error:
+        parser.error(str(error))
+    saved = checkpoint.get("config")
+    trainer_state = checkpoint.get("trainer")
+    if not saved or not trainer_state:
+        parser.error(f"checkpoint {path} has no run settings or trainer state: it was not written by this script")
+
+    explicit = _explicit_flags(argv)
+    for name in TRAINING_SETTINGS:
+        if name in explicit and explicit[name] != saved.get(name):
+            flag = "--" + name.replace("_", "-")
+            parser.error(
+                f"{flag} {explicit[name]} differs from {saved.get(name)} in checkpoint {path}: a resumed run "
+                f"keeps its training settings, so drop {flag} or start a new run without --resume"
+            )
+    for name, value in saved.items():
+        if hasattr(args, name) and name not in explicit and name != "resume":
+            default = parser.get_default(name)
+            setattr(args, name, type(default)(value) if isinstance(default, Path) else value)
+
+    done = trainer_state["iteration"] // trainer_state["epoch_length"]
+    if args.epochs < done:
+        parser.error(
+            f"--epochs {args.epochs} is less than the {done} epochs checkpoint {path} has trained: "
+            f"give --epochs {done + 1} or more to continue the run"
+        )
+    if args.epochs == done:
+        print(f"Run already complete: checkpoint {path} has trained {done} of {done} epochs, so nothing is trained.")
+        print(f"Give --epochs {done + 1} or more to continue it.")
+        return None
+    return path, checkpoint
+
+
+def _explicit_flags(argv: list[str] | None) -> dict:
+    """Return the settings given on the command line, without the defaults."""
+    parser = get_args_parser()
+    # argparse fills in a default only where the namespace lacks the attribute.
+    unset = object()
+    namespace = argparse.Namespace(**dict.fromkeys(vars(parser.parse_args([])), unset))
+    parsed = parser.parse_args(argv, namespace=namespace)
+    return {name: value for name, value in vars(parsed).items() if value is not unset}
 
 
 def _build_checked_evaluator(model: nn.Module, loss_fn: nn.Module, device: torch.device) -> Engine:
@@ -291,7 +528,7 @@ def _config(args: argparse.Namespace, device: torch.device, run_dir: Path) -> di
         resolved_device=str(device),
         versions={
             "python": platform.python_version(),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),  # a str subclass that weights_only loading rejects
             "torchvision": torchvision.__version__,
             "pytorch-ignite": ignite.__version__,
         },

@@ -148,7 +148,7 @@ def test_progress_logs_lines_off_terminal(caplog):
     with caplog.at_level(logging.INFO, logger="ignite_fashion.handlers.progress"):
         trainer.run([1.0, 1.0, 1.0], max_epochs=2)
 
-    lines = [record.getMessage() for record in caplog.records]
+    lines = [record.getMessage() for record in caplog.records if record.name == "ignite_fashion.handlers.progress"]
     assert lines == [
         "Epoch 1/2, iteration 2/3: running loss 1.0000",
         "Epoch 1/2, iteration 3/3: running loss 1.0000",
@@ -171,4 +171,4 @@ def test_progress_draws_bar_on_terminal(caplog):
 
     assert "Iteration: [3/4]" in stream.getvalue()
     assert "running_loss=2" in stream.getvalue()
-    assert caplog.records == []
+    assert [record for record in caplog.records if record.name == "ignite_fashion.handlers.progress"] == []

@@ -72,7 +72,7 @@ def attach_checkpoints(
         >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run([0]))
         >>> folder = tempfile.mkdtemp()
         >>> last, best = attach_checkpoints(trainer, evaluator, {"model": model, "trainer": trainer}, folder)
-        >>> _ = trainer.run([0], max_epochs=3)
+        >>> _ = trainer.run([0, 1], max_epochs=3)
         >>> sorted(path.name for path in Path(folder).iterdir())
         ['best_checkpoint_1_val_f1=0.5000.pt', 'checkpoint_2.pt', 'checkpoint_3.pt']
     """
@@ -102,7 +102,13 @@ def attach_checkpoints(
     evaluator.add_event_handler(Events.COMPLETED, save_best)
 
     # The per-epoch files also record which best files exist, so a resumed run keeps comparing with them.
-    last = Checkpoint({**to_save, BEST_KEY: best}, saver, filename_prefix=LAST_PREFIX, n_saved=keep_last)
+    last = Checkpoint(
+        {**to_save, BEST_KEY: best},
+        saver,
+        filename_prefix=LAST_PREFIX,
+        n_saved=keep_last,
+        global_step_transform=global_step_from_engine(trainer),
+    )
     trainer.add_event_handler(Events.EPOCH_COMPLETED, last)
     return last, best
 

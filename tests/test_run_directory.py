@@ -1,0 +1,188 @@
+"""The example script end to end on tiny synthetic data: run directory, resume, divergence."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import make_learnable_dataset
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
+# 120 training images split into 90 train and 30 validation: 6 iterations of batch 16 per epoch.
+EPOCH_LENGTH = 6
+
+
+class Crash(Exception):
+    """Stands in for a killed process."""
+
+
+@pytest.fixture(scope="module")
+def train_fashion():
+    spec = importlib.util.spec_from_file_location("train_fashion_synthetic", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    datasets = (make_learnable_dataset(120), make_learnable_dataset(40, seed=1))
+    module.load_fashion_mnist = lambda data_dir, download=True: datasets
+    return module
+
+
+def run(train_fashion, output_dir, *extra):
+    argv = [
+        "--batch-size", "16", "--lr", "0.05", "--max-misclassified", "4",
+        "--output-dir", str(output_dir), "--no-download", "-q", *extra,
+    ]
+    return train_fashion.main(argv)
+
+
+def only_run_dir(output_dir):
+    (run_dir,) = Path(output_dir).iterdir()
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(train_fashion, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("uninterrupted")
+    assert run(train_fashion, output_dir, "--epochs", "4") == 0
+    return only_run_dir(output_dir)
+
+
+def model_state(checkpoint_path):
+    return torch.load(checkpoint_path, weights_only=True)["model"]
+
+
+def test_run_directory_layout(uninterrupted):
+    names = {path.name for path in uninterrupted.iterdir()}
+    assert {"config.json", "history.json", "history.csv", "test_metrics.json", "report.html", "train.log"} <= names
+    assert {"checkpoints", "tensorboard", "plots"} <= names
+    checkpoints = sorted(path.name for path in (uninterrupted / "checkpoints").iterdir())
+    assert "checkpoint_3.pt" in checkpoints
+    assert "checkpoint_4.pt" in checkpoints
+    assert len([name for name in checkpoints if name.startswith("best_checkpoint_")]) == 1
+    plots = {path.name for path in (uninterrupted / "plots").iterdir()}
+    assert {"loss.png", "accuracy.png", "precision_recall_f1.png"} <= plots
+    for prefix in ("val", "test"):
+        assert {
+            f"{prefix}_confusion_matrix.png",
+            f"{prefix}_confusion_matrix_normalized.png",
+            f"{prefix}_misclassified.png",
+        } <= plots
+
+
+def test_test_metrics_use_best_checkpoint(uninterrupted):
+    history = json.loads((uninterrupted / "history.json").read_text())
+    best_epoch = max(history, key=lambda record: record["val_f1"])["epoch"]
+    (best_file,) = (uninterrupted / "checkpoints").glob("best_checkpoint_*.pt")
+    test_metrics = json.loads((uninterrupted / "test_metrics.json").read_text())
+
+    assert best_file.name.startswith(f"best_checkpoint_{best_epoch}_")
+    assert [row["class"] for row in test_metrics["per_class"]] == [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ]
+    assert sum(row["support"] for row in test_metrics["per_class"]) == 40
+    assert f"best_checkpoint_{best_epoch}_" in (uninterrupted / "report.html").read_text()
+
+
+def test_tensorboard_has_scalars_and_images(uninterrupted):
+    events = EventAccumulator(str(uninterrupted / "tensorboard"), size_guidance={"images": 0}).Reload()
+    final_iteration = 4 * EPOCH_LENGTH
+
+    assert [event.step for event in events.Scalars("validation/f1")] == [6, 12, 18, 24]
+    assert [event.step for event in events.Scalars("test/accuracy")] == [final_iteration]
+    image_tags = events.Tags()["images"]
+    assert any("confusion" in tag and "val" in tag for tag in image_tags)
+    assert any("misclassified" in tag and "test" in tag for tag in image_tags)
+
+
+def test_resume_matches_uninterrupted_run(train_fashion, uninterrupted, tmp_path, monkeypatch):
+    real_attach = train_fashion.attach_checkpoints
+
+    def attach_then_crash_after_epoch_2(trainer, *args, **kwargs):
+        handlers = real_attach(trainer, *args, **kwargs)
+
+        @trainer.on(train_fashion.Events.EPOCH_COMPLETED(once=2))
+        def crash(_):
+            raise Crash()
+
+        return handlers
+
+    monkeypatch.setattr(train_fashion, "attach_checkpoints", attach_then_crash_after_epoch_2)
+    with pytest.raises(Crash):
+        run(train_fashion, tmp_path / "first", "--epochs", "4")
+    monkeypatch.undo()
+    crashed = only_run_dir(tmp_path / "first")
+    assert len(json.loads((crashed / "history.json").read_text())) == 2
+
+    assert run(train_fashion, tmp_path / "second", "--resume", str(crashed)) == 0
+
+    resumed = only_run_dir(tmp_path / "second")
+    history = json.loads((resumed / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3, 4]
+    assert history == json.loads((uninterrupted / "history.json").read_text())
+    expected_state = model_state(uninterrupted / "checkpoints" / "checkpoint_4.pt")
+    resumed_state = model_state(resumed / "checkpoints" / "checkpoint_4.pt")
+    for name, tensor in expected_state.items():
+        assert torch.equal(resumed_state[name], tensor), name
+    trainer_state = torch.load(resumed / "checkpoints" / "checkpoint_4.pt", weights_only=True)["trainer"]
+    assert trainer_state["iteration"] == 4 * EPOCH_LENGTH
+    assert (resumed / "checkpoints" / "checkpoint_3.pt").exists()
+    assert not (resumed / "checkpoints" / "checkpoint_2.pt").exists()
+    events = EventAccumulator(str(resumed / "tensorboard")).Reload()
+    assert [event.step for event in events.Scalars("validation/f1")] == [18, 24]
+
+
+@pytest.fixture(scope="module")
+def two_epoch_run(train_fashion, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("two_epochs")
+    assert run(train_fashion, output_dir, "--epochs", "2") == 0
+    return only_run_dir(output_dir)
+
+
+def test_resume_extends_finished_run(train_fashion, two_epoch_run, tmp_path):
+    assert run(train_fashion, tmp_path, "--resume", str(two_epoch_run), "--epochs", "4") == 0
+
+    resumed = only_run_dir(tmp_path)
+    history = json.loads((resumed / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3, 4]
+    assert history[:2] == json.loads((two_epoch_run / "history.json").read_text())
+    assert [record["iteration"] for record in history[2:]] == [3 * EPOCH_LENGTH, 4 * EPOCH_LENGTH]
+
+
+def test_resume_complete_run_trains_nothing(train_fashion, two_epoch_run, tmp_path, capsys):
+    assert run(train_fashion, tmp_path, "--resume", str(two_epoch_run), "--epochs", "2") == 0
+
+    assert "Run already complete" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--epochs", "1"], "--epochs 1 is less than the 2 epochs checkpoint"),
+        (["--lr", "0.1"], "--lr 0.1 differs from 0.05 in checkpoint"),
+    ],
+)
+def test_resume_rejects_changed_settings(train_fashion, two_epoch_run, tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as raised:
+        run(train_fashion, tmp_path, "--resume", str(two_epoch_run), *extra)
+
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_diverged_run_exits_1(train_fashion, tmp_path, capsys):
+    assert run(train_fashion, tmp_path, "--epochs", "2", "--lr", "1e20") == 1
+
+    run_dir = only_run_dir(tmp_path)
+    assert "Training diverged at iteration" in capsys.readouterr().err
+    # The loss explodes within the first epoch, so no epoch finishes: no history, checkpoint or test.
+    assert not (run_dir / "history.json").exists()
+    assert list((run_dir / "checkpoints").iterdir()) == []
+    assert not (run_dir / "test_metrics.json").exists()
+    report = (run_dir / "report.html").read_text()
+    assert "Training diverged at iteration" in report
+    assert "no best checkpoint and no test" in report
+    assert "Training diverged at iteration" in (run_dir / "train.log").read_text()
