@@ -313,8 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         to_save["lr_scheduler"] = scheduler
     if early_stopping is not None:
         to_save["early_stopping"] = early_stopping
-    checkpoint_dir = run_dir / "checkpoints"
-    _, best = attach_checkpoints(trainer, evaluator, to_save, checkpoint_dir)
+    _, best = attach_checkpoints(trainer, evaluator, to_save, run_dir / "checkpoints")
 
     # TensorBoard and plots.
     plot_dir = run_dir / "plots"
@@ -330,20 +329,11 @@ def main(argv: list[str] | None = None) -> int:
 
     notes = []
     if resumed is not None:
-        checkpoint_path, checkpoint = resumed
-        to_load = {name: value for name, value in to_save.items() if name != "config" and name in checkpoint}
         try:
-            load_checkpoint(to_load, checkpoint, path=checkpoint_path)
+            notes.append(_restore(resumed, to_save, best, trainer, history, run_dir, epochs=args.epochs))
         except CheckpointError as error:
             logger.error("%s", error)
             return 1
-        copy_best_checkpoints(best, checkpoint, checkpoint_path.parent, checkpoint_dir)
-        # ignite treats a finished run as new when max_epochs is not raised first, and would start over.
-        trainer.state.max_epochs = args.epochs
-        write_json(run_dir / "history.json", history)
-        write_csv(run_dir / "history.csv", history, scalar_columns(history))
-        notes.append(f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}.")
-        logger.info("%s", notes[-1])
 
     logger.info("Training for %d epochs on %s", args.epochs, device)
     started = time.perf_counter()
@@ -370,7 +360,48 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         logger.info("%s", note)
 
-    plot_paths = {path.stem.replace("_", " "): path for path in sorted(plot_dir.glob("*.png"))}
+    _write_report(run_dir, config, device, history, test_metrics, test_store, notes)
+    print(f"Wrote {run_dir}")
+    if diverged is not None:
+        print(f"Training diverged at iteration {diverged}; see {run_dir / 'train.log'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _restore(resumed, to_save, best, trainer, history, run_dir, *, epochs) -> str:
+    """Load a resumed run's checkpoint into ``to_save`` and carry its best checkpoints over."""
+    checkpoint_path, checkpoint = resumed
+    to_load = {name: value for name, value in to_save.items() if name != "config" and name in checkpoint}
+    load_checkpoint(to_load, checkpoint, path=checkpoint_path)
+    copy_best_checkpoints(best, checkpoint, checkpoint_path.parent, run_dir / "checkpoints")
+    # ignite treats a finished run as new when max_epochs is not raised first, and would start over.
+    trainer.state.max_epochs = epochs
+    write_json(run_dir / "history.json", history)
+    write_csv(run_dir / "history.csv", history, scalar_columns(history))
+    note = f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}."
+    logger.info("%s", note)
+    return note
+
+
+# Plots in the order the report shows them.
+REPORT_PLOTS = (
+    "loss",
+    "accuracy",
+    "precision_recall_f1",
+    "val_confusion_matrix",
+    "val_confusion_matrix_normalized",
+    "val_misclassified",
+    "test_confusion_matrix",
+    "test_confusion_matrix_normalized",
+    "test_misclassified",
+)
+
+
+def _write_report(run_dir, config, device, history, test_metrics, test_store, notes) -> None:
+    plot_dir = run_dir / "plots"
+    plot_paths = {
+        name.replace("_", " "): plot_dir / f"{name}.png" for name in REPORT_PLOTS if (plot_dir / f"{name}.png").exists()
+    }
     write_report(
         run_dir / "report.html",
         config=config,
@@ -382,11 +413,6 @@ def main(argv: list[str] | None = None) -> int:
         class_names=CLASS_NAMES,
         notes=notes,
     )
-    print(f"Wrote {run_dir}")
-    if diverged is not None:
-        print(f"Training diverged at iteration {diverged}; see {run_dir / 'train.log'}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _test(model, loss_fn, device, data, tb_logger, trainer, plot_dir, args) -> tuple[dict, object]:
