@@ -89,8 +89,15 @@ def test_tensorboard_has_scalars_and_images(uninterrupted):
     events = EventAccumulator(str(uninterrupted / "tensorboard"), size_guidance={"images": 0}).Reload()
     final_iteration = 4 * EPOCH_LENGTH
 
-    assert [event.step for event in events.Scalars("validation/f1")] == [6, 12, 18, 24]
-    assert [event.step for event in events.Scalars("test/accuracy")] == [final_iteration]
+    history = json.loads((uninterrupted / "history.json").read_text())
+    test_metrics = json.loads((uninterrupted / "test_metrics.json").read_text())
+    for name in ("loss", "accuracy", "precision", "recall", "f1"):
+        validation = events.Scalars(f"validation/{name}")
+        assert [event.step for event in validation] == [6, 12, 18, 24], name
+        assert [event.value for event in validation] == pytest.approx([record[f"val_{name}"] for record in history])
+        (test,) = events.Scalars(f"test/{name}")
+        assert test.step == final_iteration, name
+        assert test.value == pytest.approx(test_metrics[name])
     image_tags = events.Tags()["images"]
     assert any("confusion" in tag and "val" in tag for tag in image_tags)
     assert any("misclassified" in tag and "test" in tag for tag in image_tags)

@@ -209,6 +209,15 @@ def load_checkpoint(
 
     Raises:
         CheckpointError: a key is missing or a state does not fit, with the keys or shapes named.
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "model.pt"
+        >>> torch.save({"model": torch.nn.Linear(2, 2).state_dict()}, path)
+        >>> load_checkpoint({"model": torch.nn.Linear(2, 3)}, path)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ignite_fashion.handlers.checkpoint.CheckpointError: checkpoint ... does not fit: ... size mismatch for weight...
     """
     if not isinstance(checkpoint, Mapping):
         path = checkpoint
@@ -251,6 +260,15 @@ def find_checkpoint(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
 
     Raises:
         CheckpointError: no checkpoint is found or none loads.
+
+    Example:
+        >>> import tempfile
+        >>> run_dir = Path(tempfile.mkdtemp())
+        >>> for epoch in (3, 4):
+        ...     torch.save({"epoch": epoch}, run_dir / f"checkpoint_{epoch}.pt")
+        >>> path, checkpoint = find_checkpoint(run_dir)
+        >>> path.name, checkpoint["epoch"]
+        ('checkpoint_4.pt', 4)
     """
     path = Path(path)
     if path.is_file():

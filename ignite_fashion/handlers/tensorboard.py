@@ -73,6 +73,18 @@ def attach_tensorboard_metrics(
 
     Returns:
         The removable handle of the attached handler.
+
+    Example:
+        >>> import tempfile
+        >>> from ignite.metrics import Accuracy
+        >>> tb_logger = TensorboardLogger(log_dir=tempfile.mkdtemp())
+        >>> trainer = Engine(lambda engine, batch: 0.0)
+        >>> evaluator = Engine(lambda engine, batch: (torch.tensor([[2.0, 0.0]]), torch.tensor([0])))
+        >>> Accuracy().attach(evaluator, "accuracy")
+        >>> _ = attach_tensorboard_metrics(evaluator, tb_logger, trainer, metric_names=["accuracy"])
+        >>> _ = trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda _: evaluator.run([0]))
+        >>> _ = trainer.run([0, 1], max_epochs=2)  # validation/accuracy at steps 2 and 4
+        >>> tb_logger.close()
     """
     return tb_logger.attach_output_handler(
         evaluator,
