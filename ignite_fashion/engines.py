@@ -218,6 +218,8 @@ def _batch_preparer(*, channels_last: bool) -> Callable:
 def _forward_function(device: str | torch.device, *, precision: str, inference: bool) -> Callable:
     """Return ignite's ``model_fn``: the forward pass, under bf16 autocast and inference mode as requested."""
     device_type = torch.device(device).type
+    if not inference and precision != "bf16":
+        return _plain_forward
 
     def forward(model: nn.Module, x: Any) -> Any:
         with contextlib.ExitStack() as stack:
@@ -245,3 +247,7 @@ def _model_transform(precision: str) -> Callable[[Any], Any]:
 
 def _identity(output: Any) -> Any:
     return output
+
+
+def _plain_forward(model: nn.Module, x: Any) -> Any:
+    return model(x)
