@@ -7,13 +7,22 @@ and plots to them.
 from ignite_fashion.data import (
     CLASS_NAMES,
     DataError,
+    ImageBatch,
     ImageDataset,
     Loaders,
     build_loaders,
+    collate_image_batch,
     load_fashion_mnist,
     split_indices,
 )
-from ignite_fashion.engines import build_evaluator, build_trainer, resolve_device
+from ignite_fashion.engines import (
+    PRECISIONS,
+    bf16_supported,
+    build_evaluator,
+    build_trainer,
+    resolve_device,
+    resolve_precision,
+)
 from ignite_fashion.handlers import (
     LR_SCHEDULES,
     CheckpointError,
@@ -59,8 +68,10 @@ __version__ = "0.1.0"
 __all__ = [
     "CLASS_NAMES",
     "LR_SCHEDULES",
+    "PRECISIONS",
     "CheckpointError",
     "DataError",
+    "ImageBatch",
     "ImageDataset",
     "Loaders",
     "MisclassifiedStore",
@@ -78,11 +89,13 @@ __all__ = [
     "attach_terminate_on_nan",
     "attach_validation",
     "attach_validation_plots",
+    "bf16_supported",
     "build_evaluator",
     "build_loaders",
     "build_metrics",
     "build_trainer",
     "checkpoint_step",
+    "collate_image_batch",
     "copy_best_checkpoints",
     "environment_info",
     "evaluate",
@@ -101,6 +114,7 @@ __all__ = [
     "plot_precision_recall_f1",
     "read_checkpoint",
     "resolve_device",
+    "resolve_precision",
     "rng_state",
     "save_evaluation_plots",
     "save_figure",

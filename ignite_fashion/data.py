@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,14 @@ CLASS_NAMES = (
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Folder of the four ``.gz`` files installed by Debian's ``dataset-fashion-mnist`` package."""
+
+DEFAULT_EVAL_BATCH_SIZE = 256
+"""Validation and test batch size of :func:`build_loaders` when none is given.
+
+Evaluation keeps no activations for a backward pass, so larger batches cost little memory and
+spread the per-batch overhead over more images. Of the sizes 36 to 2048, 256 evaluated the most
+images per second on a shared 2-core x86-64 CPU with torch 2.14.1 (three noisy rounds).
+"""
 
 IMAGE_SIZE = 28
 NUM_CLASSES = len(CLASS_NAMES)
@@ -107,6 +115,11 @@ class ImageDataset(Dataset):
     ``(1, H, W)`` scaled to [0, 1] by dividing by 255, the same values as
     ``torchvision.transforms.ToTensor()`` gives for the same 8-bit grayscale image.
 
+    A DataLoader fetches a whole batch through ``__getitems__``, which converts all of its images
+    in one tensor operation. With :func:`collate_image_batch` as the loader's ``collate_fn`` (as
+    :func:`build_loaders` sets it), that batch goes to the model as is. With the default collate
+    function, the batch is split into samples and stacked again, with the same values.
+
     Args:
         images: uint8 tensor of shape ``(N, H, W)``.
         targets: integer tensor of shape ``(N,)``.
@@ -139,6 +152,51 @@ class ImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         image = self.images[index].unsqueeze(0).to(torch.float32).div(255)
         return image, int(self.targets[index])
+
+    def __getitems__(self, indices: Sequence[int]) -> ImageBatch:
+        # torch's map-style fetcher calls this, and Subset forwards to it, with the sampler's indices.
+        index = torch.as_tensor(indices, dtype=torch.long)
+        images = self.images.index_select(0, index).unsqueeze(1).to(torch.float32).div(255)
+        targets = self.targets.index_select(0, index).to(torch.long)
+        return ImageBatch(images, targets)
+
+
+class ImageBatch(Sequence):
+    """A batch converted in one step: float32 ``images`` of shape ``(B, 1, H, W)`` and int64 ``targets``.
+
+    It is also a sequence of ``(image, label)`` samples, so torch's default collate function
+    turns it back into the same two tensors.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
+        self.images = images
+        self.targets = targets
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.targets[index])
+
+
+def collate_image_batch(batch):
+    """Return an :class:`ImageBatch` as ``[images, targets]`` without copying; collate anything else with ``default_collate``.
+
+    The output has the types and values ``default_collate`` gives for the same samples.
+
+    Example:
+        >>> images = torch.tensor([[[0, 255]], [[51, 0]]], dtype=torch.uint8)
+        >>> dataset = ImageDataset(images, torch.tensor([3, 1]))
+        >>> loader = DataLoader(dataset, batch_size=2, collate_fn=collate_image_batch)
+        >>> next(iter(loader))
+        [tensor([[[[0.0000, 1.0000]]],
+        <BLANKLINE>
+        <BLANKLINE>
+                [[[0.2000, 0.0000]]]]), tensor([3, 1])]
+    """
+    if isinstance(batch, ImageBatch):
+        return [batch.images, batch.targets]
+    return default_collate(batch)
 
 
 class Loaders(NamedTuple):
@@ -478,20 +536,26 @@ def build_loaders(
     """Split ``train_set`` into train and validation, and build the three DataLoaders.
 
     The train loader shuffles with its own generator seeded with ``seed``. The validation and test
-    loaders keep dataset order.
+    loaders keep dataset order. All three collate with :func:`collate_image_batch`, so an
+    :class:`ImageDataset` is converted one whole batch at a time; the batches and their order are
+    the same as with per-sample conversion.
 
     Args:
         train_set: dataset with a ``targets`` attribute, split by :func:`split_indices`.
         test_set: held-out dataset, evaluated at the end.
         batch_size: training batch size.
-        eval_batch_size: validation and test batch size; ``None`` means ``batch_size``.
+        eval_batch_size: validation and test batch size; ``None`` means the larger of
+            ``batch_size`` and :data:`DEFAULT_EVAL_BATCH_SIZE`. Metric values do not depend on
+            it, apart from float rounding in the mean loss.
         val_fraction: share of ``train_set`` used for validation.
         seed: seed of the split and of the shuffling.
-        num_workers: DataLoader worker processes.
+        num_workers: DataLoader worker processes. With the default 0, batches are built in the
+            main process, which suits an :class:`ImageDataset`: a batch is one indexing
+            operation, and worker processes would compete with torch's threads for the cores.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    eval_batch_size = batch_size if eval_batch_size is None else eval_batch_size
+    eval_batch_size = max(batch_size, DEFAULT_EVAL_BATCH_SIZE) if eval_batch_size is None else eval_batch_size
     if eval_batch_size < 1:
         raise ValueError(f"eval_batch_size must be at least 1, got {eval_batch_size}")
 
@@ -503,9 +567,15 @@ def build_loaders(
         shuffle=True,
         generator=generator,
         num_workers=num_workers,
+        collate_fn=collate_image_batch,
     )
-    val = DataLoader(Subset(train_set, val_indices.tolist()), batch_size=eval_batch_size, num_workers=num_workers)
-    test = DataLoader(test_set, batch_size=eval_batch_size, num_workers=num_workers)
+    val = DataLoader(
+        Subset(train_set, val_indices.tolist()),
+        batch_size=eval_batch_size,
+        num_workers=num_workers,
+        collate_fn=collate_image_batch,
+    )
+    test = DataLoader(test_set, batch_size=eval_batch_size, num_workers=num_workers, collate_fn=collate_image_batch)
     logger.info(
         "Split %d images into %d train and %d validation (seed %d); %d test images",
         len(train_set),

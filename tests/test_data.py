@@ -15,7 +15,17 @@ from torchvision.datasets import FashionMNIST
 from torchvision.transforms import ToTensor
 
 import ignite_fashion.data as data
-from ignite_fashion import CLASS_NAMES, DataError, ImageDataset, build_loaders, load_fashion_mnist, split_indices
+from torch.utils.data import DataLoader, Dataset
+
+from ignite_fashion import (
+    CLASS_NAMES,
+    DataError,
+    ImageDataset,
+    build_loaders,
+    collate_image_batch,
+    load_fashion_mnist,
+    split_indices,
+)
 
 from conftest import make_learnable_dataset
 
@@ -109,6 +119,70 @@ def test_pixels_equal_to_tensor_transform():
     for index in range(8):
         expected = ToTensor()(Image.fromarray(images[index].numpy(), mode="L"))
         assert torch.equal(dataset[index][0], expected)
+
+
+class PerSampleDataset(Dataset):
+    """An ImageDataset without ``__getitems__``, so a DataLoader converts and collates one sample at a time."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.targets = dataset.targets
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[index]
+
+
+def test_batch_equal_to_tensor_transform():
+    images = torch.randint(0, 256, (8, 28, 28), dtype=torch.uint8)
+    dataset = ImageDataset(images, torch.arange(8, dtype=torch.uint8))
+    loader = DataLoader(dataset, batch_size=8, collate_fn=collate_image_batch)
+
+    batch_images, batch_targets = next(iter(loader))
+
+    expected = torch.stack([ToTensor()(Image.fromarray(image.numpy(), mode="L")) for image in images])
+    assert torch.equal(batch_images, expected)
+    assert batch_targets.dtype == torch.int64
+    assert batch_targets.tolist() == list(range(8))
+
+
+def test_batch_path_equals_default_collate(tiny_dataset):
+    fast = DataLoader(tiny_dataset, batch_size=7, collate_fn=collate_image_batch)
+    default = DataLoader(tiny_dataset, batch_size=7)
+
+    for (fast_images, fast_targets), (images, targets) in zip(fast, default, strict=True):
+        assert torch.equal(fast_images, images)
+        assert torch.equal(fast_targets, targets)
+        assert fast_targets.dtype == targets.dtype
+        assert fast_images.is_contiguous()
+
+
+def test_loaders_batch_path_same_order_and_values(tiny_dataset):
+    test_set = make_learnable_dataset(30, seed=1)
+    fast = build_loaders(tiny_dataset, test_set, batch_size=36, eval_batch_size=16, seed=3)
+    per_sample = build_loaders(
+        PerSampleDataset(tiny_dataset), PerSampleDataset(test_set), batch_size=36, eval_batch_size=16, seed=3
+    )
+
+    for fast_loader, slow_loader in zip(fast, per_sample, strict=True):
+        for epoch in range(2):
+            fast_batches = list(fast_loader)
+            slow_batches = list(slow_loader)
+            assert len(fast_batches) == len(slow_batches)
+            for (fast_images, fast_targets), (images, targets) in zip(fast_batches, slow_batches):
+                assert torch.equal(fast_images, images), f"epoch {epoch}"
+                assert torch.equal(fast_targets, targets), f"epoch {epoch}"
+
+
+def test_loaders_eval_batch_size_default(tiny_dataset):
+    default = build_loaders(tiny_dataset, tiny_dataset, batch_size=36)
+    large_train_batch = build_loaders(tiny_dataset, tiny_dataset, batch_size=300)
+
+    assert default.val.batch_size == data.DEFAULT_EVAL_BATCH_SIZE
+    assert default.test.batch_size == data.DEFAULT_EVAL_BATCH_SIZE
+    assert large_train_batch.val.batch_size == 300
 
 
 def test_dataset_rejects_wrong_dtype():
