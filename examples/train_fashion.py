@@ -31,6 +31,7 @@ from torch import nn
 from ignite_fashion import (
     CLASS_NAMES,
     LR_SCHEDULES,
+    PRECISIONS,
     CheckpointError,
     DataError,
     SimpleCNN,
@@ -62,6 +63,7 @@ from ignite_fashion import (
     metrics_to_python,
     per_class_table,
     resolve_device,
+    resolve_precision,
     rng_state,
     save_evaluation_plots,
     write_report,
@@ -161,6 +163,19 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     training.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, mps, or auto (CUDA when available)")
     training.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="bf16: bfloat16 autocast of the forward pass, about twice as fast on CPUs with AVX512-BF16 or AMX; "
+        "falls back to fp32 with a warning elsewhere",
+    )
+    training.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use the channels_last memory format for the model and batches (faster convolutions on the CPU)",
+    )
+    training.add_argument(
         "--resume",
         type=Path,
         metavar="PATH",
@@ -232,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
     except ValueError as error:
         parser.error(str(error))
+    precision = resolve_precision(args.precision, device)
 
     try:
         run_dir = _make_run_dir(args.output_dir, args.name)
@@ -241,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     print(f"Run directory: {run_dir}")
     config = _config(args, device, run_dir)
+    config["resolved_precision"] = precision
     write_json(run_dir / "config.json", config)
 
     # Data: verified FashionMNIST, seeded stratified split, shuffled train loader.
@@ -273,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Engines, training control and validation. Handlers of one event run in the order attached:
     # validation and the history come before the checkpoint that saves them.
-    trainer = build_trainer(model, optimizer, loss_fn, device=device)
-    evaluator = _build_checked_evaluator(model, loss_fn, device)
+    speed = {"channels_last": args.channels_last, "precision": precision}
+    trainer = build_trainer(model, optimizer, loss_fn, device=device, **speed)
+    evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
     attach_terminate_on_nan(trainer)
     scheduler = attach_lr_schedule(
         trainer,
@@ -355,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Test set evaluated with the best checkpoint, {best_path.name} "
             f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
         )
-        test_metrics, test_store = _test(model, loss_fn, device, loaders.test, tb_logger, trainer, plot_dir, args)
+        test_evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
+        test_metrics, test_store = _test(test_evaluator, loaders.test, tb_logger, trainer, plot_dir, args)
     tb_logger.close()
     for note in notes:
         logger.info("%s", note)
@@ -415,10 +434,12 @@ def _write_report(run_dir, config, device, history, test_metrics, test_store, no
     )
 
 
-def _test(model, loss_fn, device, data, tb_logger, trainer, plot_dir, args) -> tuple[dict, object]:
-    """Evaluate the test set, write test_metrics.json and the test plots, and print a summary."""
-    # A separate evaluator, so the test metrics never reach the validation TensorBoard tags.
-    test_evaluator = _build_checked_evaluator(model, loss_fn, device)
+def _test(test_evaluator, data, tb_logger, trainer, plot_dir, args) -> tuple[dict, object]:
+    """Evaluate the test set, write test_metrics.json and the test plots, and print a summary.
+
+    ``test_evaluator`` is not the validation evaluator, so the test metrics never reach the
+    validation TensorBoard tags or the best-checkpoint handler.
+    """
     _, store = attach_misclassified_store(test_evaluator, max_images=args.max_misclassified)
     attach_tensorboard_metrics(test_evaluator, tb_logger, trainer, tag="test")
     test_evaluator.run(data)
@@ -503,9 +524,12 @@ def _explicit_flags(argv: list[str] | None) -> dict:
     return {name: value for name, value in vars(parsed).items() if value is not unset}
 
 
-def _build_checked_evaluator(model: nn.Module, loss_fn: nn.Module, device: torch.device) -> Engine:
+def _build_checked_evaluator(
+    model: nn.Module, loss_fn: nn.Module, device: torch.device, *, channels_last: bool, precision: str
+) -> Engine:
     """Build an evaluator with the standard metrics and the never-predicted notice."""
-    evaluator = build_evaluator(model, build_metrics(loss_fn, num_classes=len(CLASS_NAMES)), device=device)
+    metrics = build_metrics(loss_fn, num_classes=len(CLASS_NAMES))
+    evaluator = build_evaluator(model, metrics, device=device, channels_last=channels_last, precision=precision)
     attach_never_predicted_notice(evaluator, class_names=CLASS_NAMES)
     return evaluator
 
