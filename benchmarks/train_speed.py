@@ -361,8 +361,8 @@ def _run_ignite_fashion(options: dict[str, Any], config: dict[str, Any]) -> dict
     job.evaluator.add_event_handler(Events.STARTED, validation_started)
     job.evaluator.add_event_handler(Events.COMPLETED, validation_completed)
 
-    with tempfile.TemporaryDirectory(prefix="train-speed-tensorboard-") as tensorboard_dir:
-        tb_logger = attach_default_handlers(job, loaders.val, tensorboard_dir=tensorboard_dir)
+    with tempfile.TemporaryDirectory(prefix="train-speed-run-") as output_dir:
+        tb_logger = attach_default_handlers(job, loaders.val, output_dir=output_dir)
         job.trainer.run(loaders.train, max_epochs=config["epochs"], epoch_length=batches_per_epoch)
         tb_logger.close()
 
@@ -408,32 +408,57 @@ class IgniteJob:
 
 
 def attach_default_handlers(
-    job: IgniteJob, val_data, *, tensorboard_dir: str, validate: bool = True, tensorboard: bool = True
+    job: IgniteJob,
+    val_data,
+    *,
+    output_dir: str,
+    validate: bool = True,
+    tensorboard: bool = True,
 ):
-    """Attach the main job's handlers: LR schedule, NaN check, epoch loss, TensorBoard and validation.
+    """Attach the per-iteration and per-epoch handlers of the main job, examples/train_fashion.py.
 
-    Add here any handler that the main job gains, such as a progress bar, so that both the variant
-    runs and the engine overhead check include it.
+    Per iteration: the NaN check, the cosine schedule, the epoch loss, the progress log lines
+    (a terminal would get ignite's progress bar instead), and the TensorBoard loss and learning
+    rate. Per epoch, with ``validate``: validation with the history files, the validation
+    TensorBoard scalars and the checkpoints. Plots, which the main job draws once after training,
+    are left out.
 
     Returns:
         The TensorBoard logger to close after the run, or None without ``tensorboard``.
     """
-    from ignite.engine import Events
-    from ignite.handlers import CosineAnnealingScheduler, TensorboardLogger, TerminateOnNan
+    from ignite.handlers import TensorboardLogger
 
-    from ignite_fashion import attach_epoch_loss, attach_tensorboard_loss, attach_tensorboard_metrics, attach_validation
-
-    scheduler = CosineAnnealingScheduler(
-        job.optimizer, "lr", start_value=LR, end_value=0.0, cycle_size=max(2, job.total_iterations)
+    from ignite_fashion import (
+        attach_checkpoints,
+        attach_epoch_loss,
+        attach_lr_schedule,
+        attach_progress,
+        attach_tensorboard_loss,
+        attach_tensorboard_metrics,
+        attach_terminate_on_nan,
+        attach_validation,
+        list_state,
     )
-    job.trainer.add_event_handler(Events.ITERATION_STARTED, scheduler)
-    job.trainer.add_event_handler(Events.ITERATION_COMPLETED, TerminateOnNan())
+
+    output = Path(output_dir)
+    attach_terminate_on_nan(job.trainer)
+    attach_lr_schedule(job.trainer, job.optimizer, schedule="cosine", total_iterations=job.total_iterations)
     attach_epoch_loss(job.trainer)
+    attach_progress(job.trainer, stream=open(os.devnull, "w"))
     if validate:
-        attach_validation(job.trainer, job.evaluator, val_data, optimizer=job.optimizer)
+        _, history = attach_validation(
+            job.trainer,
+            job.evaluator,
+            val_data,
+            history_path=output / "history.json",
+            csv_path=output / "history.csv",
+            optimizer=job.optimizer,
+        )
+        to_save = {"model": job.model, "optimizer": job.optimizer, "trainer": job.trainer, "history": list_state(history)}
+        attach_checkpoints(job.trainer, job.evaluator, to_save, output / "checkpoints")
     tb_logger = None
     if tensorboard:
-        tb_logger = TensorboardLogger(log_dir=tensorboard_dir)
+        tb_logger = TensorboardLogger(log_dir=output / "tensorboard")
         attach_tensorboard_loss(job.trainer, tb_logger, optimizer=job.optimizer)
         if validate:
             attach_tensorboard_metrics(job.evaluator, tb_logger, job.trainer, tag="validation")
@@ -465,9 +490,9 @@ def _measure_engine_overhead(config: dict[str, Any]) -> dict[str, Any]:
         job.model.load_state_dict(initial_state)
         if kind == "loop":
             return _time_hand_loop(job, loaders.train, batches)
-        with tempfile.TemporaryDirectory(prefix="train-speed-tensorboard-") as tensorboard_dir:
+        with tempfile.TemporaryDirectory(prefix="train-speed-run-") as output_dir:
             tb_logger = attach_default_handlers(
-                job, None, tensorboard_dir=tensorboard_dir, validate=False, tensorboard=kind == "ignite"
+                job, None, output_dir=output_dir, validate=False, tensorboard=kind == "ignite"
             )
             started = time.perf_counter()
             job.trainer.run(loaders.train, max_epochs=1, epoch_length=batches)

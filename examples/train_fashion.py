@@ -402,24 +402,24 @@ def _restore(resumed, to_save, best, trainer, history, run_dir, *, epochs) -> st
     return note
 
 
-# Plots in the order the report shows them.
-REPORT_PLOTS = (
-    "loss",
-    "accuracy",
-    "precision_recall_f1",
-    "val_confusion_matrix",
-    "val_confusion_matrix_normalized",
-    "val_misclassified",
-    "test_confusion_matrix",
-    "test_confusion_matrix_normalized",
-    "test_misclassified",
-)
+# Plot file names and captions, in the order the report shows them.
+REPORT_PLOTS = {
+    "loss": "Training and validation loss",
+    "accuracy": "Validation accuracy",
+    "precision_recall_f1": "Validation precision, recall and F1 (macro)",
+    "val_confusion_matrix": "Validation confusion matrix, last validated epoch",
+    "val_confusion_matrix_normalized": "Validation confusion matrix, row-normalized",
+    "val_misclassified": "Misclassified validation images",
+    "test_confusion_matrix": "Test confusion matrix, best checkpoint",
+    "test_confusion_matrix_normalized": "Test confusion matrix, row-normalized",
+    "test_misclassified": "Misclassified test images",
+}
 
 
 def _write_report(run_dir, config, device, history, test_metrics, test_store, notes) -> None:
     plot_dir = run_dir / "plots"
     plot_paths = {
-        name.replace("_", " "): plot_dir / f"{name}.png" for name in REPORT_PLOTS if (plot_dir / f"{name}.png").exists()
+        caption: plot_dir / f"{name}.png" for name, caption in REPORT_PLOTS.items() if (plot_dir / f"{name}.png").exists()
     }
     write_report(
         run_dir / "report.html",
