@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset, default_collate
+from torch.utils.data import DataLoader, Dataset, Subset, SubsetRandomSampler, default_collate
 
 logger = logging.getLogger(__name__)
 
@@ -535,7 +535,8 @@ def build_loaders(
 ) -> Loaders:
     """Split ``train_set`` into train and validation, and build the three DataLoaders.
 
-    The train loader shuffles with its own generator seeded with ``seed``. The validation and test
+    The train loader shuffles with its own generator seeded with ``seed``, one permutation per
+    epoch, so restoring the generator's state restores the batch order. The validation and test
     loaders keep dataset order. All three collate with :func:`collate_image_batch`, so an
     :class:`ImageDataset` is converted one whole batch at a time; the batches and their order are
     the same as with per-sample conversion.
@@ -561,10 +562,15 @@ def build_loaders(
 
     train_indices, val_indices = split_indices(train_set.targets, val_fraction=val_fraction, seed=seed)
     generator = torch.Generator().manual_seed(seed)
+    # Not shuffle=True: RandomSampler draws one more permutation once its iterator runs past the
+    # last index. ignite stops at the epoch length and only finishes that iterator at the start of
+    # the next epoch, after the epoch's checkpoint, so a resumed run would shuffle differently.
+    # SubsetRandomSampler draws exactly one permutation per epoch, at the epoch's first batch.
+    train_subset = Subset(train_set, train_indices.tolist())
     train = DataLoader(
-        Subset(train_set, train_indices.tolist()),
+        train_subset,
         batch_size=batch_size,
-        shuffle=True,
+        sampler=SubsetRandomSampler(range(len(train_subset)), generator=generator),
         generator=generator,
         num_workers=num_workers,
         collate_fn=collate_image_batch,

@@ -7,8 +7,10 @@ import pytest
 import torch
 from ignite.engine import Engine, Events
 
+from conftest import make_learnable_dataset
 from ignite_fashion import (
     CheckpointError,
+    build_loaders,
     attach_checkpoints,
     checkpoint_step,
     find_checkpoint,
@@ -133,3 +135,35 @@ def test_mismatched_model_names_shapes(tmp_path):
         load_checkpoint({"model": torch.nn.Linear(3, 10)}, tmp_path / "a.pt")
     with pytest.raises(CheckpointError, match="has no optimizer; it contains model"):
         load_checkpoint({"model": torch.nn.Linear(3, 5), "optimizer": None}, tmp_path / "a.pt")
+
+
+def first_targets_per_epoch(loader, *, max_epochs, trainer_state=None):
+    """Run an ignite engine over ``loader`` and return the targets of each epoch's first batch."""
+    firsts = {}
+    engine = Engine(lambda engine, batch: firsts.setdefault(engine.state.epoch, batch[1].tolist()))
+    if trainer_state is not None:
+        engine.load_state_dict(trainer_state)
+    saved = {}
+    engine.add_event_handler(
+        Events.EPOCH_COMPLETED(once=2),
+        lambda engine: saved.update(rng=rng_state(loader.generator).state_dict(), trainer=engine.state_dict()),
+    )
+    engine.run(loader, max_epochs=max_epochs)
+    return firsts, saved
+
+
+@pytest.mark.parametrize("count", [60, 70])
+def test_restored_generator_repeats_batch_order(count):
+    # 60 images give 48 training images, 4 full batches of 12: ignite ends each epoch before the
+    # sampler has finished. 70 give 56, so the last batch is partial.
+    dataset = make_learnable_dataset(count)
+    loaders = build_loaders(dataset, dataset, batch_size=12, seed=0, val_fraction=0.2)
+    uninterrupted, saved = first_targets_per_epoch(loaders.train, max_epochs=4)
+
+    resumed_loaders = build_loaders(dataset, dataset, batch_size=12, seed=0, val_fraction=0.2)
+    rng_state(resumed_loaders.train.generator).load_state_dict(saved["rng"])
+    resumed, _ = first_targets_per_epoch(resumed_loaders.train, max_epochs=4, trainer_state=saved["trainer"])
+
+    assert sorted(resumed) == [3, 4]
+    assert resumed[3] == uninterrupted[3]
+    assert resumed[4] == uninterrupted[4]
