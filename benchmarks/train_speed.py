@@ -59,6 +59,8 @@ VAL_SIZE = 15_000
 SEED = 0
 
 DEFAULT_PEAK_GFLOPS = 300.0
+# The main job's default --log-every: TensorBoard points of the training loss and learning rate.
+LOG_EVERY = 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,10 +420,10 @@ def attach_default_handlers(
     """Attach the per-iteration and per-epoch handlers of the main job, examples/train_fashion.py.
 
     Per iteration: the NaN check, the cosine schedule, the epoch loss, the progress log lines
-    (a terminal would get ignite's progress bar instead), and the TensorBoard loss and learning
-    rate. Per epoch, with ``validate``: validation with the history files, the validation
-    TensorBoard scalars and the checkpoints. Plots, which the main job draws once after training,
-    are left out.
+    (a terminal would get ignite's progress bar instead), and the TensorBoard loss, written with
+    the learning rate every ``LOG_EVERY`` iterations. Per epoch, with ``validate``: validation
+    with the history files, the validation TensorBoard scalars and the checkpoints. Plots, which
+    the main job draws once after training, are left out.
 
     Returns:
         The TensorBoard logger to close after the run, or None without ``tensorboard``.
@@ -459,7 +461,7 @@ def attach_default_handlers(
     tb_logger = None
     if tensorboard:
         tb_logger = TensorboardLogger(log_dir=output / "tensorboard")
-        attach_tensorboard_loss(job.trainer, tb_logger, optimizer=job.optimizer)
+        attach_tensorboard_loss(job.trainer, tb_logger, optimizer=job.optimizer, every=LOG_EVERY)
         if validate:
             attach_tensorboard_metrics(job.evaluator, tb_logger, job.trainer, tag="validation")
     return tb_logger

@@ -128,7 +128,9 @@ def test_tensorboard_loss_every_n(tmp_path):
     tb_logger.close()
 
     events = EventAccumulator(str(tmp_path)).Reload()
-    assert [event.step for event in events.Scalars("training/batch_loss")] == [2, 4]
+    losses = events.Scalars("training/batch_loss")
+    assert [event.step for event in losses] == [2, 4]
+    assert [event.value for event in losses] == [1.5, 3.5]
 
 
 @pytest.mark.parametrize("attach", [attach_tensorboard_loss, attach_validation])

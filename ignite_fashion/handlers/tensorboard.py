@@ -26,6 +26,12 @@ def attach_tensorboard_loss(
 ) -> list[RemovableEventHandle]:
     """Log the batch loss (``<tag>/batch_loss``) and, given ``optimizer``, the learning rate (``lr/group_0``).
 
+    With ``every`` above 1, each point is the mean batch loss of the last ``every`` iterations, so no
+    batch is left out, and the learning rate is the one of the logged iteration. Each TensorBoard
+    point costs about 60 microseconds of Python, plus the writer thread's work, which competes with
+    training for the cores: on a 2-core CPU, logging both scalars every iteration made the training
+    loop about 7% slower (benchmarks/train_speed.py).
+
     Args:
         trainer: engine whose ``state.output`` is the batch loss as a float.
         tb_logger: where the scalars go.
@@ -39,18 +45,27 @@ def attach_tensorboard_loss(
     Example:
         >>> import tempfile
         >>> tb_logger = TensorboardLogger(log_dir=tempfile.mkdtemp())
-        >>> trainer = Engine(lambda engine, batch: 0.5)
-        >>> handles = attach_tensorboard_loss(trainer, tb_logger)
-        >>> _ = trainer.run([0, 1], max_epochs=1)
+        >>> trainer = Engine(lambda engine, batch: float(batch))
+        >>> handles = attach_tensorboard_loss(trainer, tb_logger, every=2)
+        >>> _ = trainer.run([1.0, 3.0, 5.0, 7.0], max_epochs=1)  # logs 2.0 at step 2 and 6.0 at step 4
         >>> tb_logger.close()
     """
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
+    losses: list[float] = []
+
+    def collect(engine: Engine) -> None:
+        losses.append(engine.state.output)
+
+    def mean_loss(_: object) -> dict[str, float]:
+        mean = sum(losses) / len(losses)
+        losses.clear()
+        return {"batch_loss": mean}
+
     event = Events.ITERATION_COMPLETED(every=every)
     handles = [
-        tb_logger.attach_output_handler(
-            trainer, event_name=event, tag=tag, output_transform=lambda loss: {"batch_loss": loss}
-        )
+        trainer.add_event_handler(Events.ITERATION_COMPLETED, collect),
+        tb_logger.attach_output_handler(trainer, event_name=event, tag=tag, output_transform=mean_loss),
     ]
     if optimizer is not None:
         handles.append(tb_logger.attach_opt_params_handler(trainer, event_name=event, optimizer=optimizer))

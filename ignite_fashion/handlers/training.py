@@ -40,11 +40,12 @@ def attach_terminate_on_nan(trainer: Engine) -> list[RemovableEventHandle]:
     def reset(engine: Engine) -> None:
         engine.state.diverged_iteration = None
 
+    # TERMINATE also follows early stopping, so only a non-finite last loss counts as divergence.
     def record(engine: Engine) -> None:
         loss = engine.state.output
         if isinstance(loss, torch.Tensor):
             loss = loss.item() if loss.numel() == 1 else float("nan")
-        if not math.isfinite(loss):
+        if isinstance(loss, float) and not math.isfinite(loss):
             engine.state.diverged_iteration = engine.state.iteration
             logger.error(
                 "Training diverged at iteration %d (epoch %d): the loss is %s; stopping",
@@ -55,8 +56,8 @@ def attach_terminate_on_nan(trainer: Engine) -> list[RemovableEventHandle]:
 
     return [
         trainer.add_event_handler(Events.STARTED, reset),
-        trainer.add_event_handler(Events.ITERATION_COMPLETED, record),
         trainer.add_event_handler(Events.ITERATION_COMPLETED, TerminateOnNan()),
+        trainer.add_event_handler(Events.TERMINATE, record),
     ]
 
 
