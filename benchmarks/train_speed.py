@@ -514,7 +514,34 @@ def _measure_engine_overhead(config: dict[str, Any]) -> dict[str, Any]:
     for kind in OVERHEAD_RUNS[1:]:
         ratios = [run / loop for run, loop in zip(seconds[kind], seconds["loop"])]
         result[f"{kind}_time_ratio"] = statistics.median(ratios)
+        result[f"{kind}_time_ratio_range"] = [min(ratios), max(ratios)]
+    loop_step_seconds = statistics.median(seconds["loop"]) / batches
+    handler_seconds = _handler_seconds_per_iteration(options)
+    result["loop_step_ms"] = 1e3 * loop_step_seconds
+    result["handler_us_per_iteration"] = 1e6 * handler_seconds
+    result["handler_share"] = handler_seconds / loop_step_seconds
     return result
+
+
+def _handler_seconds_per_iteration(options: dict[str, Any], iterations: int = 3000) -> float:
+    """Measure what the engine and the default handlers add per iteration, around a no-op step.
+
+    Wall-clock ratios of two training runs vary by several percent from run to run on a shared
+    machine; this cost, a few tens of microseconds, is measured without the model's noise. It
+    leaves out the supervised step's own bookkeeping (``model.train()``, the batch preparation),
+    which the wall-clock rounds include.
+    """
+    from ignite.engine import Engine
+
+    job = IgniteJob(options, total_iterations=iterations)
+    job.trainer = Engine(lambda engine, batch: 0.5)
+    with tempfile.TemporaryDirectory(prefix="train-speed-run-") as output_dir:
+        tb_logger = attach_default_handlers(job, None, output_dir=output_dir, validate=False)
+        started = time.perf_counter()
+        job.trainer.run(range(iterations), max_epochs=1)
+        seconds = time.perf_counter() - started
+        tb_logger.close()
+    return seconds / iterations
 
 
 def _time_hand_loop(job: IgniteJob, loader, batches: int) -> float:
@@ -627,6 +654,10 @@ def _epoch_seconds(run: dict[str, Any]) -> float:
     return (60_000 - VAL_SIZE) / run["train_images_per_s"] + VAL_SIZE / run["val_images_per_s"]
 
 
+def _percent_range(ratios: list[float]) -> str:
+    return f"{100 * (ratios[0] - 1):+.1f}% to {100 * (ratios[1] - 1):+.1f}%"
+
+
 def _cpu_name() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -665,7 +696,11 @@ def _format_table(report: dict[str, Any]) -> str:
         lines.append(
             f"Engine overhead ({overhead['batches']} batches, median of {overhead['rounds']} rounds): ignite trainer "
             f"with the default handlers takes {100 * (overhead['ignite_time_ratio'] - 1):+.1f}% time over the "
-            f"hand-written loop; without TensorBoard logging {100 * (overhead['ignite_without_tensorboard_time_ratio'] - 1):+.1f}%."
+            f"hand-written loop (rounds {_percent_range(overhead['ignite_time_ratio_range'])}); without TensorBoard "
+            f"logging {100 * (overhead['ignite_without_tensorboard_time_ratio'] - 1):+.1f}% "
+            f"({_percent_range(overhead['ignite_without_tensorboard_time_ratio_range'])}).\n"
+            f"Engine and handlers around a no-op step: {overhead['handler_us_per_iteration']:.0f} us per iteration, "
+            f"{100 * overhead['handler_share']:.2f}% of the loop's {overhead['loop_step_ms']:.2f} ms training step."
         )
     return "\n".join(lines)
 
