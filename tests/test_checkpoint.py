@@ -167,3 +167,29 @@ def test_restored_generator_repeats_batch_order(count):
     assert sorted(resumed) == [3, 4]
     assert resumed[3] == uninterrupted[3]
     assert resumed[4] == uninterrupted[4]
+
+
+@pytest.mark.parametrize("content", [b"hello\n", b"x", b""])
+def test_foreign_file_named_not_run(tmp_path, content):
+    path = tmp_path / "checkpoint_1.pt"
+    path.write_bytes(content)
+
+    with pytest.raises(CheckpointError, match=f"checkpoint {path} cannot be read"):
+        read_checkpoint(path)
+
+
+def test_best_file_contains_its_epoch(tmp_path):
+    history = []
+    model = torch.nn.Linear(1, 1)
+    trainer = Engine(lambda engine, batch: 0.0)
+    evaluator = Engine(lambda engine, batch: None)
+    evaluator.add_event_handler(Events.COMPLETED, lambda engine: engine.state.metrics.update(f1=0.1 * trainer.state.epoch))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda engine: evaluator.run([0]))
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, lambda engine: history.append({"epoch": engine.state.epoch}))
+    attach_checkpoints(trainer, evaluator, {"model": model, "history": list_state(history)}, tmp_path)
+
+    trainer.run([0], max_epochs=3)
+
+    best = torch.load(tmp_path / "best_checkpoint_3_val_f1=0.3000.pt", weights_only=True)
+    assert [record["epoch"] for record in best["history"]["items"]] == [1, 2, 3]
+    assert [name for _, name in best["best_checkpoints"]["_saved"]] == ["best_checkpoint_2_val_f1=0.2000.pt"]

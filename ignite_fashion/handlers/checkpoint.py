@@ -14,7 +14,6 @@ import os
 import pickle
 import re
 import shutil
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -47,17 +46,18 @@ def attach_checkpoints(
     keep_best: int = 1,
     metric_name: str = "f1",
 ) -> tuple[Checkpoint, Checkpoint]:
-    """Save ``to_save`` after every epoch and after every evaluation with a new best ``metric_name``.
+    """Save ``to_save`` after every epoch, and again as best when validation reaches a top ``metric_name``.
 
     - ``checkpoint_<epoch>.pt``: written at each ``EPOCH_COMPLETED`` of ``trainer``; the newest
-      ``keep_last`` files are kept. Each also contains the list of best files under ``BEST_KEY``.
-    - ``best_checkpoint_<epoch>_val_<metric_name>=<score>.pt``: written when ``evaluator`` completes
-      with one of the ``keep_best`` highest scores so far. A non-finite score is never saved as best.
+      ``keep_last`` files are kept.
+    - ``best_checkpoint_<epoch>_val_<metric_name>=<score>.pt``: written at the ``EPOCH_COMPLETED``
+      of an epoch in which ``evaluator`` ran and scored one of the ``keep_best`` highest values so
+      far. A non-finite score is never saved as best.
 
-    Both file names carry the trainer's epoch. Attach this after
-    :func:`ignite_fashion.attach_validation`, so that the epoch's validation and history are done
-    when its checkpoint is written. Files are written atomically by ``DiskSaver``; an existing
-    folder is reused.
+    Both file names carry the trainer's epoch, and both kinds also contain, under ``BEST_KEY``,
+    the best files saved before them. Attach this after :func:`ignite_fashion.attach_validation`,
+    so that the epoch's validation and history are done when its checkpoints are written. Files
+    are written atomically by ``DiskSaver``; an existing folder is reused.
 
     Returns:
         The two ignite ``Checkpoint`` handlers, last and best. ``best.last_checkpoint`` is the path
@@ -83,8 +83,10 @@ def attach_checkpoints(
     def score(engine: Engine) -> float:
         return float(engine.state.metrics[metric_name])
 
+    # Evaluated when a file is written, so each file lists the best files saved before it.
+    best_files = SimpleNamespace(state_dict=lambda: best.state_dict(), load_state_dict=lambda state: None)
     best = Checkpoint(
-        to_save,
+        {**to_save, BEST_KEY: best_files},
         saver,
         filename_prefix=BEST_PREFIX,
         n_saved=keep_best,
@@ -92,18 +94,25 @@ def attach_checkpoints(
         score_name=f"val_{metric_name}",
         global_step_transform=global_step_from_engine(trainer),
     )
+    evaluated_epoch = {"epoch": None}
 
-    def save_best(engine: Engine) -> None:
-        if math.isfinite(score(engine)):
-            best(engine)
+    def mark_evaluated(_: Engine) -> None:
+        evaluated_epoch["epoch"] = trainer.state.epoch
+
+    def save_best(_: Engine) -> None:
+        if evaluated_epoch["epoch"] != trainer.state.epoch:
+            return
+        value = score(evaluator)
+        if math.isfinite(value):
+            best(evaluator)
         else:
-            logger.warning("Not saving a best checkpoint: validation %s is %s", metric_name, score(engine))
+            logger.warning("Not saving a best checkpoint: validation %s is %s", metric_name, value)
 
-    evaluator.add_event_handler(Events.COMPLETED, save_best)
+    evaluator.add_event_handler(Events.COMPLETED, mark_evaluated)
+    trainer.add_event_handler(Events.EPOCH_COMPLETED, save_best)
 
-    # The per-epoch files also record which best files exist, so a resumed run keeps comparing with them.
     last = Checkpoint(
-        {**to_save, BEST_KEY: best},
+        {**to_save, BEST_KEY: best_files},
         saver,
         filename_prefix=LAST_PREFIX,
         n_saved=keep_last,
@@ -186,11 +195,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
+        # torch names the class or function it refused on a line with "global" in it.
+        refused = [line.strip() for line in str(error).splitlines() if "unsupported global" in line.lower()]
+        if not refused:
+            raise CheckpointError(f"checkpoint {path} cannot be read, it is not a checkpoint: {_first_line(error)}") from None
         raise CheckpointError(
             f"checkpoint {path} was rejected: it contains objects other than tensors and plain "
-            f"containers, which are not loaded because unpickling them could run code ({_first_line(error)})"
+            f"containers, which are not loaded because unpickling them could run code ({refused[0]})"
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+    # torch.load reports a damaged or foreign file with many exception types, among them KeyError
+    # from the weights-only unpickler on arbitrary bytes.
+    except Exception as error:
         raise CheckpointError(
             f"checkpoint {path} cannot be read, it may be truncated or not a checkpoint: {_first_line(error)}"
         ) from None
@@ -290,25 +305,35 @@ def find_checkpoint(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
 
 
 def copy_best_checkpoints(
-    best: Checkpoint, checkpoint: Mapping[str, Any], source_dir: str | os.PathLike, target_dir: str | os.PathLike
+    best: Checkpoint,
+    checkpoint: Mapping[str, Any],
+    source: str | os.PathLike,
+    target_dir: str | os.PathLike,
+    *,
+    score: float | None = None,
 ) -> None:
     """Carry the best checkpoints of a resumed run over to its new checkpoint folder.
 
-    Copies the files listed under ``BEST_KEY`` in ``checkpoint`` from ``source_dir`` to ``target_dir``
-    and loads the list into ``best``, so the run goes on comparing new scores with the old ones. A
-    listed file missing from ``source_dir`` is dropped from the list with a warning.
+    ``checkpoint`` is the content of the file ``source`` being resumed. The best files it lists
+    under ``BEST_KEY`` are copied from its folder to ``target_dir`` and loaded into ``best``, so the
+    run goes on comparing new scores with the old ones. When ``source`` is itself a best file, it is
+    added with ``score``, its validation score. A listed file missing from the folder is dropped
+    from the list with a warning.
     """
-    source_dir, target_dir = Path(source_dir), Path(target_dir)
+    source, target_dir = Path(source), Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
+    saved = [(priority, filename) for priority, filename in checkpoint.get(BEST_KEY, {}).get("_saved", [])]
+    if source.name.startswith(BEST_PREFIX) and score is not None and source.name not in [name for _, name in saved]:
+        saved = sorted([*saved, (score, source.name)])
     kept = []
-    for priority, filename in checkpoint.get(BEST_KEY, {}).get("_saved", []):
-        source = source_dir / filename
-        if source.is_file():
-            if source.resolve() != (target_dir / filename).resolve():
-                shutil.copy2(source, target_dir / filename)
+    for priority, filename in saved:
+        file = source.parent / filename
+        if file.is_file():
+            if file.resolve() != (target_dir / filename).resolve():
+                shutil.copy2(file, target_dir / filename)
             kept.append((priority, filename))
         else:
-            logger.warning("Best checkpoint %s of the resumed run is missing; it is no longer tracked", source)
+            logger.warning("Best checkpoint %s of the resumed run is missing; it is no longer tracked", file)
     best.load_state_dict({"_saved": kept})
 
 
