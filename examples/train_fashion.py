@@ -181,7 +181,8 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         default=None,
         help="continue a run from a checkpoint file, or from a run directory's newest checkpoint, in a new "
-        "run directory; its settings are reused unless given here, and only --epochs and --patience may change",
+        "run directory; its settings are reused unless given here, and the training settings (batch size, "
+        "learning rate and schedule, momentum, weight decay, seed, split, subset) cannot change",
     )
 
     data = parser.add_argument_group("data")
@@ -302,11 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     trainer = build_trainer(model, optimizer, loss_fn, device=device, **speed)
     evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
     attach_terminate_on_nan(trainer)
+    # A resumed run that extends its planned epochs anneals a new cosine cycle over the added ones.
+    restart_cosine = resumed is not None and args.lr_schedule == "cosine" and args.epochs != _planned_epochs(resumed)
+    schedule_epochs = args.epochs - _trained_epochs(resumed) if restart_cosine else args.epochs
     scheduler = attach_lr_schedule(
         trainer,
         optimizer,
         schedule=args.lr_schedule,
-        total_iterations=args.epochs * len(loaders.train),
+        total_iterations=schedule_epochs * len(loaders.train),
         step_iterations=args.lr_step_epochs * len(loaders.train),
         gamma=args.lr_gamma,
     )
@@ -355,11 +359,17 @@ def main(argv: list[str] | None = None) -> int:
 
     notes = []
     if resumed is not None:
+        skip = {"config", "lr_scheduler"} if restart_cosine else {"config"}
         try:
-            notes.append(_restore(resumed, to_save, best, trainer, history, run_dir, epochs=args.epochs))
+            notes.append(_restore(resumed, to_save, best, trainer, history, run_dir, epochs=args.epochs, skip=skip))
         except CheckpointError as error:
             logger.error("%s", error)
             return 1
+        if restart_cosine:
+            notes.append(
+                f"The run was planned for {_planned_epochs(resumed)} epochs; the learning rate follows a new "
+                f"cosine cycle from {args.lr} to 0 over epochs {_trained_epochs(resumed) + 1} to {args.epochs}."
+            )
 
     logger.info("Training for %d epochs on %s", args.epochs, device)
     started = time.perf_counter()
@@ -395,19 +405,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _restore(resumed, to_save, best, trainer, history, run_dir, *, epochs) -> str:
-    """Load a resumed run's checkpoint into ``to_save`` and carry its best checkpoints over."""
+def _restore(resumed, to_save, best, trainer, history, run_dir, *, epochs, skip) -> str:
+    """Load a resumed run's checkpoint into ``to_save``, except ``skip``, and carry its best checkpoints over."""
     checkpoint_path, checkpoint = resumed
-    to_load = {name: value for name, value in to_save.items() if name != "config" and name in checkpoint}
+    to_load = {name: value for name, value in to_save.items() if name not in skip and name in checkpoint}
     load_checkpoint(to_load, checkpoint, path=checkpoint_path)
-    copy_best_checkpoints(best, checkpoint, checkpoint_path.parent, run_dir / "checkpoints")
+    last_score = history[-1].get("val_f1") if history else None
+    copy_best_checkpoints(best, checkpoint, checkpoint_path, run_dir / "checkpoints", score=last_score)
     # ignite treats a finished run as new when max_epochs is not raised first, and would start over.
     trainer.state.max_epochs = epochs
     write_json(run_dir / "history.json", history)
     write_csv(run_dir / "history.csv", history, scalar_columns(history))
-    note = f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}."
-    logger.info("%s", note)
-    return note
+    return f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}."
+
+
+def _trained_epochs(resumed) -> int:
+    state = resumed[1]["trainer"]
+    return state["iteration"] // state["epoch_length"]
+
+
+def _planned_epochs(resumed) -> int:
+    return resumed[1]["trainer"]["max_epochs"]
 
 
 # Plot file names and captions, in the order the report shows them.
@@ -509,7 +527,7 @@ def _resume_settings(
             default = parser.get_default(name)
             setattr(args, name, type(default)(value) if isinstance(default, Path) else value)
 
-    done = trainer_state["iteration"] // trainer_state["epoch_length"]
+    done = _trained_epochs((path, checkpoint))
     if args.epochs < done:
         parser.error(
             f"--epochs {args.epochs} is less than the {done} epochs checkpoint {path} has trained: "

@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,40 @@ def test_diverged_run_exits_1(train_fashion, tmp_path, capsys):
     assert "Training diverged at iteration" in report
     assert "no best checkpoint and no test" in report
     assert "Training diverged at iteration" in (run_dir / "train.log").read_text()
+
+
+def test_extended_cosine_run_anneals_again(train_fashion, two_epoch_run, tmp_path):
+    assert run(train_fashion, tmp_path, "--resume", str(two_epoch_run), "--epochs", "4") == 0
+
+    history = json.loads((only_run_dir(tmp_path) / "history.json").read_text())
+    # A new cycle over the 2 added epochs (12 iterations): the last iteration of each epoch uses
+    # event 5 and event 11 of ignite's cosine, start 0.05, end 0.
+    expected = [0.025 * (1 + math.cos(math.pi * event / 12)) for event in (5, 11)]
+    assert [record["lr"] for record in history[2:]] == pytest.approx(expected)
+    assert "new cosine cycle" in (only_run_dir(tmp_path) / "report.html").read_text()
+
+
+def test_resume_from_best_file_keeps_history(train_fashion, uninterrupted, tmp_path):
+    (best_file,) = (uninterrupted / "checkpoints").glob("best_checkpoint_*.pt")
+    best_epoch = int(best_file.name.split("_")[2])
+
+    assert run(train_fashion, tmp_path, "--resume", str(best_file), "--epochs", "5") == 0
+
+    resumed = only_run_dir(tmp_path)
+    history = json.loads((resumed / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3, 4, 5]
+    assert history[:best_epoch] == json.loads((uninterrupted / "history.json").read_text())[:best_epoch]
+    best_files = sorted(path.name for path in (resumed / "checkpoints").glob("best_checkpoint_*.pt"))
+    assert len(best_files) == 1
+    best_score = max(record["val_f1"] for record in history)
+    assert f"val_f1={best_score:.4f}" in best_files[0]
+
+
+def test_garbage_newest_checkpoint_skipped(train_fashion, two_epoch_run, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(two_epoch_run, copy)
+    (copy / "checkpoints" / "checkpoint_3.pt").write_text("hello\n")
+
+    assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "2") == 0
+
+    assert "Run already complete" in capsys.readouterr().out
