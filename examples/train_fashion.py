@@ -225,7 +225,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--max-misclassified", type=_positive_int, default=36, help="misclassified images kept per evaluation for the plots"
     )
     output.add_argument("-v", "--verbose", action="store_true", help="show info log lines on the console")
-    output.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-epoch lines, only the results")
+    output.add_argument(
+        "-q",
+        "--quiet",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="no progress bar or per-epoch lines, only the results; --no-quiet undoes a resumed run's --quiet",
+    )
     return parser
 
 
