@@ -141,18 +141,9 @@ def build_trainer(
         >>> isinstance(state.output, float)
         True
     """
-    precision = resolve_precision(precision, device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    speed_options = _speed_options(model, device, channels_last=channels_last, precision=precision, inference=False)
     return create_supervised_trainer(
-        model,
-        optimizer,
-        loss_fn,
-        device=device,
-        non_blocking=non_blocking,
-        prepare_batch=_batch_preparer(channels_last=channels_last),
-        model_fn=_forward_function(device, precision=precision, inference=False),
-        model_transform=_model_transform(precision),
+        model, optimizer, loss_fn, device=device, non_blocking=non_blocking, **speed_options
     )
 
 
@@ -187,18 +178,24 @@ def build_evaluator(
         >>> 0.0 <= evaluator.run([batch]).metrics["accuracy"] <= 1.0
         True
     """
+    speed_options = _speed_options(model, device, channels_last=channels_last, precision=precision, inference=True)
+    return create_supervised_evaluator(
+        model, metrics=dict(metrics), device=device, non_blocking=non_blocking, **speed_options
+    )
+
+
+def _speed_options(
+    model: nn.Module, device: str | torch.device, *, channels_last: bool, precision: str, inference: bool
+) -> dict[str, Callable]:
+    """Convert ``model`` for ``channels_last`` and return ignite's batch, forward and output hooks."""
     precision = resolve_precision(precision, device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    return create_supervised_evaluator(
-        model,
-        metrics=dict(metrics),
-        device=device,
-        non_blocking=non_blocking,
-        prepare_batch=_batch_preparer(channels_last=channels_last),
-        model_fn=_forward_function(device, precision=precision, inference=True),
-        model_transform=_model_transform(precision),
-    )
+    return {
+        "prepare_batch": _batch_preparer(channels_last=channels_last),
+        "model_fn": _forward_function(device, precision=precision, inference=inference),
+        "model_transform": _model_transform(precision),
+    }
 
 
 def _batch_preparer(*, channels_last: bool) -> Callable:
