@@ -104,6 +104,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="Benchmark ignite_fashion's training speed against a plain PyTorch loop.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="folder with FashionMNIST/raw/ inside")
     parser.add_argument(
         "--full",
@@ -139,6 +140,8 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="assumed fp32 peak of the machine in GFLOP/s, for the share of the compute bound",
     )
     parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"), help="where to write the results")
+
+    # Internal: the parent process starts each variant as a worker with these two options.
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--worker-config", default=None, help=argparse.SUPPRESS)
     return parser
@@ -527,7 +530,8 @@ def _handler_seconds_per_iteration(options: dict[str, Any], iterations: int = 30
     """Measure what the engine and the default handlers add per iteration, around a no-op step.
 
     Wall-clock ratios of two training runs vary by several percent from run to run on a shared
-    machine; this cost, a few tens of microseconds, is measured without the model's noise. It
+    machine. Measured around a no-op step, this cost of a few tens of microseconds is free of the
+    model's noise. It
     leaves out the supervised step's own bookkeeping (``model.train()``, the batch preparation),
     which the wall-clock rounds include.
     """

@@ -195,13 +195,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        # torch names the class or function it refused on a line with "global" in it.
-        refused = [line.strip() for line in str(error).splitlines() if "unsupported global" in line.lower()]
-        if not refused:
+        # torch names the class or function it blocked on a line containing "unsupported global".
+        blocked = [line.strip() for line in str(error).splitlines() if "unsupported global" in line.lower()]
+        if not blocked:
             raise CheckpointError(f"checkpoint {path} cannot be read, it is not a checkpoint: {_first_line(error)}") from None
         raise CheckpointError(
             f"checkpoint {path} was rejected: it contains objects other than tensors and plain "
-            f"containers, which are not loaded because unpickling them could run code ({refused[0]})"
+            f"containers, which are not loaded because unpickling them could run code ({blocked[0]})"
         ) from None
     # torch.load reports a damaged or foreign file with many exception types, among them KeyError
     # from the weights-only unpickler on arbitrary bytes.
@@ -325,16 +325,16 @@ def copy_best_checkpoints(
     saved = [(priority, filename) for priority, filename in checkpoint.get(BEST_KEY, {}).get("_saved", [])]
     if source.name.startswith(BEST_PREFIX) and score is not None and source.name not in [name for _, name in saved]:
         saved = sorted([*saved, (score, source.name)])
-    kept = []
+    tracked = []
     for priority, filename in saved:
         file = source.parent / filename
         if file.is_file():
             if file.resolve() != (target_dir / filename).resolve():
                 shutil.copy2(file, target_dir / filename)
-            kept.append((priority, filename))
+            tracked.append((priority, filename))
         else:
             logger.warning("Best checkpoint %s of the resumed run is missing; it is no longer tracked", file)
-    best.load_state_dict({"_saved": kept})
+    best.load_state_dict({"_saved": tracked})
 
 
 def _first_line(error: BaseException) -> str:

@@ -48,16 +48,16 @@ def _plot_events(every: int | None):
 
 
 def _once_per_iteration(write):
-    """Wrap ``write`` to run at most once per iteration count.
+    """Wrap ``write`` to skip a call at the same iteration count as the previous one.
 
     The last epoch can fire both ``EPOCH_COMPLETED(every=...)`` and ``COMPLETED``, and one write is enough.
     """
-    plotted_at: list[int] = []
+    last_iteration = {"iteration": None}
 
     def write_once(engine: Engine) -> None:
-        if plotted_at and plotted_at[-1] == engine.state.iteration:
+        if last_iteration["iteration"] == engine.state.iteration:
             return
-        plotted_at.append(engine.state.iteration)
+        last_iteration["iteration"] = engine.state.iteration
         write(engine)
 
     return write_once
@@ -191,10 +191,10 @@ def save_evaluation_plots(
 
 
 def _misclassified_title(store: MisclassifiedStore, prefix: str) -> str:
-    kept = len(store["images"])
-    total = store.get("total", kept)
-    if total > kept:
-        return f"Misclassified images ({prefix}): first {kept} of {total}"
+    shown = len(store["images"])
+    total = store.get("total", shown)
+    if total > shown:
+        return f"Misclassified images ({prefix}): first {shown} of {total}"
     return f"Misclassified images ({prefix}): {total}"
 
 
