@@ -23,6 +23,7 @@ import shutil
 import socket
 import struct
 import tempfile
+import urllib.error
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -323,14 +324,19 @@ def _fill_from_source(
     still_missing = []
     with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".staging-") as staging:
         staging_dir = Path(staging)
+        # A source that fails for some files may still have provided the others.
+        failed = False
         try:
             fetch(staging_dir, missing)
         except Exception as error:  # noqa: BLE001 - any failure of a source means trying the next one
+            failed = True
             problems.append(f"{source_name}: {error}".strip())
             logger.info("%s failed, trying the next source: %s", source_name, error)
-            return missing
         for spec in missing:
             fetched = staging_dir / spec.name
+            if failed and not fetched.exists():
+                still_missing.append(spec)
+                continue
             try:
                 if not fetched.exists():
                     raise DataError("the source did not provide this file")
@@ -346,35 +352,71 @@ def _fill_from_source(
 
 
 def _fetch_by_download(staging_dir: Path, missing: Sequence[_FileSpec]) -> None:
-    """Download with torchvision's FashionMNIST mirrors and MD5 list, then decompress into staging_dir."""
+    """Download with torchvision's FashionMNIST mirrors and MD5 list, then decompress into staging_dir.
+
+    Every missing file is tried, so the error names every address. A mirror that cannot be reached
+    is not asked again for the following files.
+    """
     from torchvision.datasets import FashionMNIST
     from torchvision.datasets.utils import download_and_extract_archive
 
     md5_by_name = dict(FashionMNIST.resources)
+    unreachable = set()
+    failures = []
     with _socket_timeout(_DOWNLOAD_TIMEOUT_SECONDS):
         for spec in missing:
             archive = spec.name + ".gz"
             errors = []
             for mirror in FashionMNIST.mirrors:
                 url = mirror + archive
+                if mirror in unreachable:
+                    errors.append(f"{url}: not tried, this mirror was unreachable")
+                    continue
                 try:
                     download_and_extract_archive(
                         url, download_root=str(staging_dir), filename=archive, md5=md5_by_name[archive]
                     )
                     break
                 except (OSError, RuntimeError) as error:
-                    errors.append(f"{url}: {error}")
+                    errors.append(f"{url}: {_download_error(error)}")
+                    if _is_unreachable(error):
+                        unreachable.add(mirror)
             else:
-                raise DataError("; ".join(errors))
+                failures.extend(errors)
+    if failures:
+        raise DataError("these addresses failed:" + "".join(f"\n      {failure}" for failure in failures))
+
+
+def _download_error(error: Exception) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"cannot connect: {error.reason}"
+    if isinstance(error, RuntimeError) and "corrupted" in str(error):
+        return "the download was incomplete or failed its MD5 check"
+    return str(error) or type(error).__name__
+
+
+def _is_unreachable(error: Exception) -> bool:
+    """Tell whether the error means the host could not be reached at all, rather than one failed transfer."""
+    if isinstance(error, urllib.error.HTTPError):
+        return False
+    if isinstance(error, urllib.error.URLError):
+        return True
+    return isinstance(error, (TimeoutError, ConnectionRefusedError))
 
 
 def _debian_fetcher(debian_dir: Path):
     def fetch(staging_dir: Path, missing: Sequence[_FileSpec]) -> None:
+        not_found = []
         for spec in missing:
             gz_path = debian_dir / (spec.name + ".gz")
-            if not gz_path.exists():
-                raise DataError(f"{gz_path} not found")
-            _decompress(gz_path, staging_dir / spec.name)
+            if gz_path.exists():
+                _decompress(gz_path, staging_dir / spec.name)
+            else:
+                not_found.append(str(gz_path))
+        if not_found:
+            raise DataError(f"{', '.join(not_found)} not found")
 
     return fetch
 

@@ -1,10 +1,14 @@
 """Data: IDX checks, source order, pixel scaling, split and loaders."""
 
+import email.message
 import gzip
+import io
 import hashlib
 import logging
+import socket
 import struct
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -266,7 +270,7 @@ def test_no_source_error_names_places_and_fixes(tmp_path, tiny_specs, no_network
     message = str(raised.value)
     assert str(tmp_path / "data" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte") + ": not found" in message
     assert "http://fashion-mnist" in message
-    assert str(tmp_path / "no-debian" / "train-images-idx3-ubyte.gz") + " not found" in message
+    assert str(tmp_path / "no-debian" / "t10k-labels-idx1-ubyte.gz") + " not found" in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "internet access" in message
     assert "copy the four original files" in message
@@ -467,3 +471,118 @@ def test_unwritable_data_dir_rejected(tmp_path, tiny_specs, no_network):
         load_fashion_mnist(tmp_path / "data", debian_dir=None)
 
     assert blocker.read_text() == "a file where the FashionMNIST folder should be"
+
+
+class Response(io.BytesIO):
+    """An HTTP response carrying ``content``; with ``cut_off``, the connection drops halfway through."""
+
+    def __init__(self, url: str, content: bytes, *, cut_off: bool = False) -> None:
+        super().__init__(content[: len(content) // 2] if cut_off else content)
+        self.url = url
+        self.length = len(content)
+        self.cut_off = cut_off
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk and self.cut_off:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        return chunk
+
+
+@pytest.fixture
+def url_opener(monkeypatch):
+    """Replace the URL opener torchvision downloads with by ``respond(url)``; return the addresses asked for."""
+    requested = []
+
+    def install(respond):
+        def urlopen(request, *args, **kwargs):
+            url = getattr(request, "full_url", request)
+            requested.append(url)
+            return respond(url)
+
+        monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+        return requested
+
+    return install
+
+
+def unreachable(url):
+    raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+
+def forbidden(url):
+    raise urllib.error.HTTPError(url, 403, "Forbidden", email.message.Message(), None)
+
+
+def all_addresses():
+    return [mirror + name for name, _ in FashionMNIST.resources for mirror in FashionMNIST.mirrors]
+
+
+@pytest.mark.parametrize("respond, reason", [(unreachable, "Name or service not known"), (forbidden, "HTTP 403 Forbidden")])
+def test_failed_download_names_every_file_and_address(tmp_path, tiny_specs, url_opener, respond, reason):
+    url_opener(respond)
+
+    with pytest.raises(DataError) as raised:
+        load_fashion_mnist(tmp_path / "data", debian_dir=tmp_path / "no-debian")
+
+    message = str(raised.value)
+    for address in all_addresses():
+        assert address in message
+    assert reason in message
+    assert "apt-get install dataset-fashion-mnist" in message
+    assert f"into {tmp_path / 'data' / 'FashionMNIST' / 'raw'}" in message
+
+
+def test_unreachable_mirror_asked_once(tmp_path, tiny_specs, url_opener):
+    requested = url_opener(unreachable)
+
+    with pytest.raises(DataError, match="train-labels-idx1-ubyte.gz: not tried, this mirror was unreachable"):
+        load_fashion_mnist(tmp_path / "data", debian_dir=None)
+
+    assert requested == [FashionMNIST.mirrors[0] + FashionMNIST.resources[0][0]]
+
+
+def test_cut_off_download_leaves_no_file(tmp_path, tiny_specs, url_opener):
+    archives = {f"{name}.gz": gzip.compress(content) for name, content in tiny_specs.items()}
+    url_opener(lambda url: Response(url, archives[url.rsplit("/", 1)[1]], cut_off=True))
+
+    with pytest.raises(DataError, match="Connection reset by peer"):
+        load_fashion_mnist(tmp_path / "data", debian_dir=None)
+
+    assert [path for path in (tmp_path / "data").rglob("*") if path.is_file()] == []
+    # A later run without any source finds nothing it would accept.
+    with pytest.raises(DataError, match="train-images-idx3-ubyte: not found"):
+        load_fashion_mnist(tmp_path / "data", download=False, debian_dir=None)
+
+
+def test_data_in_data_dir_makes_no_network_call(tmp_path, tiny_specs, monkeypatch):
+    write_raw_dir(tmp_path, tiny_specs)
+    calls = []
+
+    def no_network(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("network call")
+
+    for module, name in [(socket, "create_connection"), (socket, "getaddrinfo"), (urllib.request, "urlopen")]:
+        monkeypatch.setattr(module, name, no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+
+    train, test = load_fashion_mnist(tmp_path)
+
+    assert calls == []
+    assert (len(train), len(test)) == (TRAIN_COUNT, TEST_COUNT)
+
+
+
+def test_files_from_two_sources(tmp_path, tiny_specs, url_opener, monkeypatch, caplog):
+    archives = {f"{name}.gz": gzip.compress(content) for name, content in tiny_specs.items()}
+    monkeypatch.setattr(FashionMNIST, "resources", [(name, hashlib.md5(data).hexdigest()) for name, data in archives.items()])
+    url_opener(lambda url: forbidden(url) if "t10k-labels" in url else Response(url, archives[url.rsplit("/", 1)[1]]))
+    debian_dir = write_gz_dir(tmp_path / "debian", {"t10k-labels-idx1-ubyte": tiny_specs["t10k-labels-idx1-ubyte"]})
+
+    with caplog.at_level(logging.INFO, logger="ignite_fashion"):
+        train, test = load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    assert "train-images-idx3-ubyte taken from the torchvision download" in caplog.text
+    assert "t10k-labels-idx1-ubyte taken from the Debian package files" in caplog.text
+    assert (len(train), len(test)) == (TRAIN_COUNT, TEST_COUNT)
