@@ -233,3 +233,27 @@ def test_garbage_newest_checkpoint_skipped(train_fashion, two_epoch_run, tmp_pat
     assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "2") == 0
 
     assert "Run already complete" in capsys.readouterr().out
+
+
+def files_and_bytes(folder):
+    return {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def test_fresh_run_keeps_earlier_run(train_fashion, two_epoch_run, tmp_path, monkeypatch):
+    earlier = tmp_path / "20261204-120000-simplecnn"
+    shutil.copytree(two_epoch_run, earlier)
+    before = files_and_bytes(earlier)
+    real_strftime = train_fashion.time.strftime
+
+    def same_second(format, *args):
+        return "20261204-120000" if format == "%Y%m%d-%H%M%S" and not args else real_strftime(format, *args)
+
+    monkeypatch.setattr(train_fashion.time, "strftime", same_second)
+    # Same name and second as the earlier run, then the earlier run's own folder as --output-dir.
+    assert run(train_fashion, tmp_path, "--epochs", "1") == 0
+    assert run(train_fashion, earlier, "--epochs", "1") == 0
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["20261204-120000-simplecnn", "20261204-120000-simplecnn-1"]
+    assert (earlier / "20261204-120000-simplecnn" / "checkpoints" / "checkpoint_1.pt").exists()
+    after = files_and_bytes(earlier)
+    assert {path: after[path] for path in before} == before

@@ -1,12 +1,17 @@
 """The example script: argument checks, and one end-to-end run on a subset of the real FashionMNIST."""
 
+import functools
 import importlib.util
 import json
 import math
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ignite_fashion import load_fashion_mnist
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
 
@@ -28,6 +33,8 @@ def train_fashion():
         ("--momentum", "1", "must be in [0, 1), got 1.0"),
         ("--weight-decay", "-1e-4", "must be 0 or more, got -0.0001"),
         ("--val-fraction", "1.5", "must be between 0 and 1 (exclusive), got 1.5"),
+        ("--val-fraction", "0", "must be between 0 and 1 (exclusive), got 0.0"),
+        ("--eval-batch-size", "0", "must be at least 1, got 0"),
         ("--epochs", "abc", "invalid int value 'abc'"),
         ("--lr", "inf", "must be a finite number, got 'inf'"),
         ("--lr", "nan", "must be a finite number, got 'nan'"),
@@ -43,12 +50,23 @@ def test_invalid_flag_exits_2(train_fashion, tmp_path, capsys, flag, value, mess
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unknown_device_exits_2(train_fashion, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("tpu", "invalid device 'tpu': use cpu, cuda, cuda:N, mps or auto"),
+        ("cuda", "device 'cuda' requested but CUDA is not available here: use --device cpu"),
+        ("cuda:1", "device 'cuda:1' requested but CUDA is not available here: use --device cpu"),
+    ],
+)
+def test_unavailable_device_exits_2(train_fashion, tmp_path, capsys, monkeypatch, device, message):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+
     with pytest.raises(SystemExit) as raised:
-        train_fashion.main(["--device", "tpu", "--output-dir", str(tmp_path)])
+        train_fashion.main(["--device", device, "--output-dir", str(tmp_path)])
 
     assert raised.value.code == 2
-    assert "invalid device 'tpu'" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_output_dir_that_is_a_file_exits_2(train_fashion, tmp_path, capsys):
@@ -61,6 +79,44 @@ def test_output_dir_that_is_a_file_exits_2(train_fashion, tmp_path, capsys):
     assert raised.value.code == 2
     assert f"cannot create a run directory in --output-dir {output_file}" in capsys.readouterr().err
     assert output_file.read_text() == "keep me"
+
+
+def test_unwritable_output_dir_exits_2(train_fashion, tmp_path, capsys, monkeypatch):
+    # Tests may run as root, which no file mode stops, so the refusal is simulated at mkdir.
+    output_dir = tmp_path / "runs"
+    real_mkdir = Path.mkdir
+
+    def refuse_inside(path, *args, **kwargs):
+        if Path(path).parent == output_dir:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refuse_inside)
+    with pytest.raises(SystemExit) as raised:
+        train_fashion.main(["--output-dir", str(output_dir)])
+
+    assert raised.value.code == 2
+    assert f"cannot create a run directory in --output-dir {output_dir}: [Errno 13] Permission denied" in (
+        capsys.readouterr().err
+    )
+
+
+def test_unreachable_data_exits_1(train_fashion, tmp_path, capsys, monkeypatch):
+    def unreachable(request, *args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+    monkeypatch.setattr(
+        train_fashion, "load_fashion_mnist", functools.partial(load_fashion_mnist, debian_dir=tmp_path / "no-debian")
+    )
+
+    status = train_fashion.main(["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "runs")])
+
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "No good copy of FashionMNIST" in error
+    assert "t10k-labels-idx1-ubyte.gz: not tried, this mirror was unreachable" in error
+    assert [path for path in (tmp_path / "data").rglob("*") if path.is_file()] == []
 
 
 @pytest.mark.real_data
