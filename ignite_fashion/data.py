@@ -18,6 +18,7 @@ import contextlib
 import gzip
 import hashlib
 import logging
+import math
 import os
 import shutil
 import socket
@@ -556,6 +557,12 @@ def split_indices(
     labels = np.asarray(targets)
     if len(labels) < 2:
         raise ValueError(f"cannot split {len(labels)} samples into train and validation: need at least 2")
+    # scikit-learn rounds the validation share up, so a large fraction of a few samples leaves none to train on.
+    if math.ceil(val_fraction * len(labels)) >= len(labels):
+        raise ValueError(
+            f"val_fraction {val_fraction} of {len(labels)} samples leaves no sample for training: "
+            f"use a val_fraction of at most {(len(labels) - 1) / len(labels):.3g}, or more samples"
+        )
     indices = np.arange(len(labels))
     try:
         train, val = train_test_split(indices, test_size=val_fraction, random_state=seed, stratify=labels)

@@ -5,6 +5,7 @@ import gzip
 import io
 import hashlib
 import logging
+import math
 import socket
 import struct
 import urllib.error
@@ -412,6 +413,22 @@ def test_split_falls_back_with_one_warning(caplog):
     assert len(train) + len(val) == 8
     assert len(caplog.records) == 1
     assert "Stratified split impossible" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("count", [2, 3, 7, 10, 385])
+@pytest.mark.parametrize("fraction", [0.01, 0.25, 0.5, 0.9, 0.99])
+def test_split_any_fraction_keeps_both_parts(count, fraction):
+    labels = np.arange(count) % 10
+    val_count = math.ceil(fraction * count)  # scikit-learn's rounding of the validation share
+    if val_count >= count:
+        with pytest.raises(ValueError, match=f"val_fraction {fraction} of {count} samples leaves no sample for training"):
+            split_indices(labels, val_fraction=fraction, seed=0)
+        return
+
+    train, val = split_indices(labels, val_fraction=fraction, seed=0)
+
+    assert (len(train), len(val)) == (count - val_count, val_count)
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(count))
 
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
