@@ -519,6 +519,11 @@ def _resume_settings(
     trainer_state = checkpoint.get("trainer")
     if not saved or not trainer_state:
         parser.error(f"checkpoint {path} has no run settings or trainer state: it was not written by this script")
+    # A model that does not fit is refused here, before a run directory exists or data is loaded.
+    try:
+        load_checkpoint({"model": SimpleCNN(num_classes=len(CLASS_NAMES))}, checkpoint, path=path)
+    except CheckpointError as error:
+        parser.error(str(error))
 
     explicit = _explicit_flags(argv)
     for name in TRAINING_SETTINGS:

@@ -257,3 +257,60 @@ def test_fresh_run_keeps_earlier_run(train_fashion, two_epoch_run, tmp_path, mon
     assert (earlier / "20261204-120000-simplecnn" / "checkpoints" / "checkpoint_1.pt").exists()
     after = files_and_bytes(earlier)
     assert {path: after[path] for path in before} == before
+
+
+class RunsCode:
+    """Unpickling this touches ``marker``: the code a malicious checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def with_pickled_code(checkpoint, tmp_path):
+    checkpoint["model"] = RunsCode(tmp_path / "code-ran")
+    return checkpoint
+
+
+def with_five_classes(checkpoint, tmp_path):
+    checkpoint["model"]["classifier.3.weight"] = checkpoint["model"]["classifier.3.weight"][:5]
+    checkpoint["model"]["classifier.3.bias"] = checkpoint["model"]["classifier.3.bias"][:5]
+    return checkpoint
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (with_pickled_code, "was rejected: it contains objects other than tensors and plain containers"),
+        (with_five_classes, "does not fit: Error(s) in loading state_dict for SimpleCNN: size mismatch for "
+         "classifier.3.weight: copying a param with shape torch.Size([5, 512])"),
+        (None, "cannot be read, it may be truncated or not a checkpoint"),
+    ],
+    ids=["pickled code", "other model", "truncated"],
+)
+def test_resume_refuses_bad_checkpoint(train_fashion, two_epoch_run, tmp_path, capsys, change, message):
+    source = two_epoch_run / "checkpoints" / "checkpoint_2.pt"
+    path = tmp_path / "checkpoint_2.pt"
+    if change is None:
+        path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    else:
+        torch.save(change(torch.load(source, weights_only=True), tmp_path), path)
+
+    with pytest.raises(SystemExit) as raised:
+        run(train_fashion, tmp_path / "runs", "--resume", str(path))
+
+    assert raised.value.code == 2
+    assert f"checkpoint {path} {message}" in capsys.readouterr().err
+    assert not (tmp_path / "code-ran").exists()
+    assert not (tmp_path / "runs").exists()
+
+
+def test_every_checkpoint_loads_weights_only(uninterrupted):
+    paths = sorted((uninterrupted / "checkpoints").glob("*.pt"))
+
+    assert len(paths) == 3
+    for path in paths:
+        checkpoint = torch.load(path, weights_only=True)
+        assert {"model", "optimizer", "trainer", "history", "rng", "config", "lr_scheduler"} <= set(checkpoint)
