@@ -1,5 +1,6 @@
 """Checkpoint handlers: which files are kept, what they contain, and loading them back safely."""
 
+import ast
 import os
 from pathlib import Path
 
@@ -193,3 +194,21 @@ def test_best_file_contains_its_epoch(tmp_path):
     best = torch.load(tmp_path / "best_checkpoint_3_val_f1=0.3000.pt", weights_only=True)
     assert [record["epoch"] for record in best["history"]["items"]] == [1, 2, 3]
     assert [name for _, name in best["best_checkpoints"]["_saved"]] == ["best_checkpoint_2_val_f1=0.2000.pt"]
+
+
+def torch_load_calls(path):
+    """Yield ``(line, weights_only)`` for each ``torch.load(...)`` call in a Python file."""
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.load":
+            weights_only = next((kw.value for kw in node.keywords if kw.arg == "weights_only"), None)
+            yield node.lineno, ast.unparse(weights_only) if weights_only is not None else None
+
+
+def test_library_loads_only_with_weights_only():
+    root = Path(__file__).resolve().parents[1]
+    sources = [*root.glob("ignite_fashion/**/*.py"), *root.glob("examples/*.py"), *root.glob("benchmarks/*.py")]
+
+    calls = {f"{path.relative_to(root)}:{line}": value for path in sources for line, value in torch_load_calls(path)}
+
+    assert calls, "no torch.load call found: the scan looks in the wrong place"
+    assert {place: value for place, value in calls.items() if value != "True"} == {}
