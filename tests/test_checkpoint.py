@@ -119,7 +119,7 @@ def test_find_skips_unreadable_newest(tmp_path, caplog):
 
     assert path.name == "best_checkpoint_3_val_f1=0.7000.pt"
     assert checkpoint["trainer"]["iteration"] == 3
-    assert "Skipping checkpoint" in caplog.text
+    assert f"Skipping a file that does not load: checkpoint {newest} cannot be read" in caplog.text
 
 
 def test_find_without_checkpoints_names_folder(tmp_path):

@@ -161,7 +161,11 @@ def test_resume_extends_finished_run(train_fashion, two_epoch_run, tmp_path):
 
 
 def test_resume_complete_run_trains_nothing(train_fashion, two_epoch_run, tmp_path, capsys):
+    before = files_and_bytes(two_epoch_run)
+
     assert run(train_fashion, tmp_path, "--resume", str(two_epoch_run), "--epochs", "2") == 0
+
+    assert files_and_bytes(two_epoch_run) == before
 
     assert "Run already complete" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
@@ -233,6 +237,19 @@ def test_garbage_newest_checkpoint_skipped(train_fashion, two_epoch_run, tmp_pat
     assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "2") == 0
 
     assert "Run already complete" in capsys.readouterr().out
+
+
+def test_half_written_newest_checkpoint_skipped(train_fashion, two_epoch_run, tmp_path, caplog):
+    copy = tmp_path / "copy"
+    shutil.copytree(two_epoch_run, copy)
+    newest = copy / "checkpoints" / "checkpoint_2.pt"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+
+    assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "3") == 0
+
+    assert f"Skipping a file that does not load: checkpoint {newest} cannot be read, it may be truncated" in caplog.text
+    history = json.loads((only_run_dir(tmp_path / "out") / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2, 3]
 
 
 def files_and_bytes(folder):

@@ -300,7 +300,7 @@ def find_checkpoint(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
         try:
             return candidate, read_checkpoint(candidate)
         except CheckpointError as error:
-            logger.warning("Skipping %s", error)
+            logger.warning("Skipping a file that does not load: %s", error)
     raise CheckpointError(f"none of the {len(candidates)} checkpoint files in {folder} loads; see the warnings above")
 
 
