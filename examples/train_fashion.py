@@ -398,7 +398,14 @@ def main(argv: list[str] | None = None) -> int:
             f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
         )
         test_evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
-        test_metrics, test_store = _test(test_evaluator, loaders.test, tb_logger, trainer, plot_dir, args)
+        # Says which weights were tested, and that training diverged after they were saved.
+        source = {
+            "checkpoint": best_path.name,
+            "epoch": checkpoint_step(best_path),
+            "validation_f1": best_score,
+            "diverged_at_iteration": diverged,
+        }
+        test_metrics, test_store = _test(test_evaluator, loaders.test, tb_logger, trainer, plot_dir, args, source)
     tb_logger.close()
     for note in notes:
         logger.info("%s", note)
@@ -466,8 +473,10 @@ def _write_report(run_dir, config, device, history, test_metrics, test_store, no
     )
 
 
-def _test(test_evaluator, data, tb_logger, trainer, plot_dir, args) -> tuple[dict, object]:
+def _test(test_evaluator, data, tb_logger, trainer, plot_dir, args, source) -> tuple[dict, object]:
     """Evaluate the test set, write test_metrics.json and the test plots, and print a summary.
+
+    ``source`` describes the tested weights and goes into test_metrics.json under ``"source"``.
 
     ``test_evaluator`` is not the validation evaluator, so the test metrics never reach the
     validation TensorBoard tags or the best-checkpoint handler.
@@ -477,6 +486,7 @@ def _test(test_evaluator, data, tb_logger, trainer, plot_dir, args) -> tuple[dic
     test_evaluator.run(data)
     test_metrics = metrics_to_python(test_evaluator.state.metrics)
     test_metrics["per_class"] = per_class_table(test_metrics, CLASS_NAMES)
+    test_metrics["source"] = source
     write_json(plot_dir.parent / "test_metrics.json", test_metrics)
     save_evaluation_plots(
         test_evaluator.state.metrics,

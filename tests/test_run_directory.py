@@ -86,6 +86,12 @@ def test_test_metrics_use_best_checkpoint(uninterrupted):
     ]
     assert sum(row["support"] for row in test_metrics["per_class"]) == 40
     assert f"best_checkpoint_{best_epoch}_" in (uninterrupted / "report.html").read_text()
+    assert test_metrics["source"] == {
+        "checkpoint": best_file.name,
+        "epoch": best_epoch,
+        "validation_f1": pytest.approx(history[best_epoch - 1]["val_f1"]),
+        "diverged_at_iteration": None,
+    }
 
 
 def test_tensorboard_has_scalars_and_images(uninterrupted):
@@ -331,3 +337,37 @@ def test_every_checkpoint_loads_weights_only(uninterrupted):
     for path in paths:
         checkpoint = torch.load(path, weights_only=True)
         assert {"model", "optimizer", "trainer", "history", "rng", "config", "lr_scheduler"} <= set(checkpoint)
+
+
+def test_divergence_after_two_epochs(train_fashion, tmp_path, capsys, monkeypatch):
+    # The model's training output turns NaN from the 3rd iteration of epoch 3 (iteration 15) on.
+    real_model = train_fashion.SimpleCNN
+
+    class DivergesAtIteration15(real_model):
+        training_calls = 0
+
+        def forward(self, images):
+            output = super().forward(images)
+            if self.training:
+                type(self).training_calls += 1
+                if type(self).training_calls >= 2 * EPOCH_LENGTH + 3:
+                    output = output * math.inf
+            return output
+
+    monkeypatch.setattr(train_fashion, "SimpleCNN", DivergesAtIteration15)
+
+    assert run(train_fashion, tmp_path, "--epochs", "4") == 1
+
+    run_dir = only_run_dir(tmp_path)
+    assert f"Training diverged at iteration {2 * EPOCH_LENGTH + 3}" in capsys.readouterr().err
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [record["epoch"] for record in history] == [1, 2]
+    assert all(math.isfinite(value) for record in history for value in record.values() if isinstance(value, float))
+    checkpoints = sorted(path.name for path in (run_dir / "checkpoints").iterdir())
+    assert [name for name in checkpoints if not name.startswith("best")] == ["checkpoint_1.pt", "checkpoint_2.pt"]
+    assert all(train_fashion.checkpoint_step(name) <= 2 for name in checkpoints)
+    assert {"loss.png", "accuracy.png", "precision_recall_f1.png"} <= {path.name for path in (run_dir / "plots").iterdir()}
+    test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
+    assert test_metrics["source"]["diverged_at_iteration"] == 2 * EPOCH_LENGTH + 3
+    assert test_metrics["source"]["epoch"] == train_fashion.checkpoint_step(test_metrics["source"]["checkpoint"]) <= 2
+    assert f"Training diverged at iteration {2 * EPOCH_LENGTH + 3}" in (run_dir / "report.html").read_text()
