@@ -68,6 +68,7 @@ from ignite_fashion import (
     save_evaluation_plots,
     write_report,
 )
+from ignite_fashion.data import MAX_SEED
 from ignite_fashion.files import write_csv, write_json
 from ignite_fashion.handlers.validation import scalar_columns
 from ignite_fashion.metrics import format_metrics
@@ -127,6 +128,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _seed(text: str) -> int:
+    value = _parse_number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}, got {value}")
+    return value
+
+
 def _run_name(text: str) -> str:
     if not text or text in (".", "..") or "/" in text or os.sep in text:
         raise argparse.ArgumentTypeError(f"must be a plain folder name without '/', got {text!r}")
@@ -154,7 +162,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     training.add_argument("--lr-gamma", type=_gamma, default=0.1, help="learning-rate factor of each step of the step schedule")
     training.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
     training.add_argument("--weight-decay", type=_non_negative_float, default=5e-4, help="SGD weight decay (L2 penalty)")
-    training.add_argument("--seed", type=int, default=0, help="seed of the split, the shuffling and the initial weights")
+    training.add_argument("--seed", type=_seed, default=0, help="seed of the split, the shuffling and the initial weights")
     training.add_argument(
         "--patience",
         type=_positive_int,

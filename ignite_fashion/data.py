@@ -52,6 +52,9 @@ CLASS_NAMES = (
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Folder of the four ``.gz`` files installed by Debian's ``dataset-fashion-mnist`` package."""
 
+MAX_SEED = 2**32 - 1
+"""Largest seed of :func:`split_indices` and :func:`build_loaders`: scikit-learn's limit for a seed."""
+
 DEFAULT_EVAL_BATCH_SIZE = 256
 """Validation and test batch size of :func:`build_loaders` when none is given.
 
@@ -552,6 +555,8 @@ def split_indices(
     """
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
     from sklearn.model_selection import train_test_split
 
     labels = np.asarray(targets)

@@ -437,6 +437,12 @@ def test_split_fraction_outside_range_rejected(fraction):
         split_indices([0, 1, 0, 1], val_fraction=fraction)
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_split_seed_outside_range_rejected(seed):
+    with pytest.raises(ValueError, match=f"seed must be between 0 and 4294967295, got {seed}"):
+        split_indices([0, 1, 0, 1], seed=seed)
+
+
 def test_loaders_shuffle_train_only(tiny_dataset):
     test_set = make_learnable_dataset(30, seed=1)
     loaders = build_loaders(tiny_dataset, test_set, batch_size=36, seed=0)
