@@ -354,6 +354,7 @@ def test_bad_idx_file_rejected(tmp_path, tiny_specs, no_network, name, content, 
 
     assert expected in str(raised.value)
     assert f"{raw_dir / name}: " in str(raised.value)
+    assert f"into {raw_dir}, replacing any damaged copy" in str(raised.value)
     assert (raw_dir / name).read_bytes() == files[name]
 
 
