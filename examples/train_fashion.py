@@ -52,6 +52,7 @@ from ignite_fashion import (
     build_loaders,
     build_metrics,
     build_trainer,
+    check_split,
     checkpoint_step,
     copy_best_checkpoints,
     environment_info,
@@ -68,7 +69,7 @@ from ignite_fashion import (
     save_evaluation_plots,
     write_report,
 )
-from ignite_fashion.data import MAX_SEED
+from ignite_fashion.data import MAX_SEED, TRAIN_IMAGES
 from ignite_fashion.files import write_csv, write_json
 from ignite_fashion.handlers.validation import scalar_columns
 from ignite_fashion.metrics import format_metrics
@@ -272,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     precision = resolve_precision(args.precision, device)
 
+    # Checks that need no data: a run directory is made only when they pass.
+    if args.data_dir.exists() and not args.data_dir.is_dir():
+        parser.error(f"--data-dir {args.data_dir} is not a folder: pass a folder, for example --data-dir data")
+    try:
+        check_split(min(args.subset or TRAIN_IMAGES, TRAIN_IMAGES), args.val_fraction)
+    except ValueError as error:
+        parser.error(f"--subset {args.subset} with --val-fraction {args.val_fraction}: {error}")
     try:
         run_dir = _make_run_dir(args.output_dir, args.name)
     except OSError as error:

@@ -65,6 +65,8 @@ images per second on a shared 2-core x86-64 CPU with torch 2.14.1 (three noisy r
 
 IMAGE_SIZE = 28
 NUM_CLASSES = len(CLASS_NAMES)
+TRAIN_IMAGES = 60_000
+"""Number of images in the FashionMNIST training files (the test files hold 10,000)."""
 
 # IDX magic numbers: two zero bytes, the element type (0x08 = unsigned byte), the number of dimensions.
 _IMAGES_MAGIC = 0x00000803
@@ -83,13 +85,13 @@ _FILES = (
     _FileSpec(
         "train-images-idx3-ubyte",
         _IMAGES_MAGIC,
-        60_000,
+        TRAIN_IMAGES,
         "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     ),
     _FileSpec(
         "train-labels-idx1-ubyte",
         _LABELS_MAGIC,
-        60_000,
+        TRAIN_IMAGES,
         "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
     ),
     _FileSpec(
@@ -527,6 +529,30 @@ def _no_source_message(
     )
 
 
+def check_split(count: int, val_fraction: float) -> None:
+    """Check that ``count`` samples split by ``val_fraction`` leave samples for both parts.
+
+    Raises:
+        ValueError: the fraction is outside (0, 1), or either part would be empty.
+
+    Example:
+        >>> check_split(7, 0.9)
+        Traceback (most recent call last):
+        ...
+        ValueError: val_fraction 0.9 of 7 samples leaves no sample for training: use a val_fraction of at most 0.857, or more samples
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
+    if count < 2:
+        raise ValueError(f"train and validation need at least 2 samples, got {count}")
+    # scikit-learn rounds the validation share up, so a large fraction of a few samples leaves none to train on.
+    if math.ceil(val_fraction * count) >= count:
+        raise ValueError(
+            f"val_fraction {val_fraction} of {count} samples leaves no sample for training: "
+            f"use a val_fraction of at most {(count - 1) / count:.3g}, or more samples"
+        )
+
+
 def split_indices(
     targets: Sequence[int] | torch.Tensor | np.ndarray,
     *,
@@ -553,21 +579,12 @@ def split_indices(
         >>> len(train), len(val)
         (6, 2)
     """
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction}")
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
+    labels = np.asarray(targets)
+    check_split(len(labels), val_fraction)
     from sklearn.model_selection import train_test_split
 
-    labels = np.asarray(targets)
-    if len(labels) < 2:
-        raise ValueError(f"cannot split {len(labels)} samples into train and validation: need at least 2")
-    # scikit-learn rounds the validation share up, so a large fraction of a few samples leaves none to train on.
-    if math.ceil(val_fraction * len(labels)) >= len(labels):
-        raise ValueError(
-            f"val_fraction {val_fraction} of {len(labels)} samples leaves no sample for training: "
-            f"use a val_fraction of at most {(len(labels) - 1) / len(labels):.3g}, or more samples"
-        )
     indices = np.arange(len(labels))
     try:
         train, val = train_test_split(indices, test_size=val_fraction, random_state=seed, stratify=labels)

@@ -157,3 +157,23 @@ def test_real_subset_trains_above_70_percent(train_fashion, tmp_path, capsys):
     output = capsys.readouterr().out
     assert "epoch  2/2" in output
     assert "test  loss" in output
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--subset", "7", "--val-fraction", "0.9"], "--subset 7 with --val-fraction 0.9: val_fraction 0.9 of 7 samples "
+         "leaves no sample for training: use a val_fraction of at most 0.857, or more samples"),
+        (["--subset", "1"], "--subset 1 with --val-fraction 0.25: train and validation need at least 2 samples, got 1"),
+        (["--data-dir", "README.md"], "--data-dir README.md is not a folder: pass a folder, for example --data-dir data"),
+    ],
+)
+def test_data_flags_checked_before_run_directory(train_fashion, tmp_path, capsys, monkeypatch, flags, message):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+
+    with pytest.raises(SystemExit) as raised:
+        train_fashion.main([*flags, "--output-dir", str(tmp_path)])
+
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
