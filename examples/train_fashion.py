@@ -395,7 +395,18 @@ def main(argv: list[str] | None = None) -> int:
 
     logger.info("Training for %d epochs on %s", args.epochs, device)
     started = time.perf_counter()
-    trainer.run(loaders.train, max_epochs=args.epochs)
+    try:
+        trainer.run(loaders.train, max_epochs=args.epochs)
+    except OSError as error:
+        # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
+        tb_logger.close()
+        logger.error(
+            "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
+            "then continue with --resume %s",
+            error,
+            run_dir,
+        )
+        return 1
     logger.info("Training finished in %.1f s", time.perf_counter() - started)
     diverged = getattr(trainer.state, "diverged_iteration", None)
 

@@ -1,5 +1,6 @@
 """The example script end to end on tiny synthetic data: run directory, resume, divergence."""
 
+import errno
 import importlib.util
 import json
 import math
@@ -371,3 +372,38 @@ def test_divergence_after_two_epochs(train_fashion, tmp_path, capsys, monkeypatc
     assert test_metrics["source"]["diverged_at_iteration"] == 2 * EPOCH_LENGTH + 3
     assert test_metrics["source"]["epoch"] == train_fashion.checkpoint_step(test_metrics["source"]["checkpoint"]) <= 2
     assert f"Training diverged at iteration {2 * EPOCH_LENGTH + 3}" in (run_dir / "report.html").read_text()
+
+
+def test_full_disk_stops_cleanly_and_resumes(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog):
+    real_save = torch.save
+    saves = []
+
+    def disk_full_at_third_save(obj, file, *args, **kwargs):
+        # The first two saves are epoch 1's checkpoint and best file; epoch 2's checkpoint hits a full disk.
+        saves.append(file)
+        if len(saves) == 3:
+            file.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", disk_full_at_third_save)
+    assert run(train_fashion, tmp_path / "first", "--epochs", "4") == 1
+    monkeypatch.undo()
+
+    stopped = only_run_dir(tmp_path / "first")
+    assert "Training stopped: [Errno 28] No space left on device. The files saved before are intact" in caplog.text
+    assert f"continue with --resume {stopped}" in caplog.text
+    names = sorted(path.name for path in (stopped / "checkpoints").iterdir())
+    assert len(names) == 2
+    assert names[0].startswith("best_checkpoint_1_val_f1=")
+    assert names[1] == "checkpoint_1.pt"
+    for name in names:
+        torch.load(stopped / "checkpoints" / name, weights_only=True)
+
+    assert run(train_fashion, tmp_path / "second", "--resume", str(stopped)) == 0
+
+    resumed = only_run_dir(tmp_path / "second")
+    assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
+    expected_state = model_state(uninterrupted / "checkpoints" / "checkpoint_4.pt")
+    resumed_state = model_state(resumed / "checkpoints" / "checkpoint_4.pt")
+    assert all(torch.equal(resumed_state[name], tensor) for name, tensor in expected_state.items())
