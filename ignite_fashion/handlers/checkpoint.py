@@ -57,11 +57,15 @@ def attach_checkpoints(
     Both file names carry the trainer's epoch, and both kinds also contain, under ``BEST_KEY``,
     the best files saved before them. Attach this after :func:`ignite_fashion.attach_validation`,
     so that the epoch's validation and history are done when its checkpoints are written. Files
-    are written atomically by ``DiskSaver``; an existing folder is reused.
+    are written atomically by ``DiskSaver``.
 
     Returns:
         The two ignite ``Checkpoint`` handlers, last and best. ``best.last_checkpoint`` is the path
         of the best file; ``state_dict()`` of each lists its files and scores.
+
+    Raises:
+        CheckpointError: ``checkpoint_dir`` already holds checkpoint files of an earlier run. Other
+            files in it are fine.
 
     Example:
         >>> import tempfile
@@ -78,6 +82,14 @@ def attach_checkpoints(
     """
     if keep_last < 1 or keep_best < 1:
         raise ValueError(f"keep_last and keep_best must be at least 1, got {keep_last} and {keep_best}")
+    earlier = sorted(path.name for path in Path(checkpoint_dir).glob("*.pt") if checkpoint_step(path) is not None)
+    if earlier:
+        raise CheckpointError(
+            f"checkpoint folder {checkpoint_dir} already holds checkpoints of an earlier run ({', '.join(earlier)}); "
+            "saving here would overwrite them or mix them with this run's. Pass a new folder. To continue that "
+            "run, load its checkpoint with find_checkpoint and load_checkpoint and save into a new folder, as "
+            "--resume does in examples/train_fashion.py"
+        )
     saver = DiskSaver(checkpoint_dir, create_dir=True, require_empty=False)
 
     def score(engine: Engine) -> float:
