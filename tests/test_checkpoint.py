@@ -1,6 +1,7 @@
 """Checkpoint handlers: which files are kept, what they contain, and loading them back safely."""
 
 import ast
+import errno
 import os
 from pathlib import Path
 
@@ -227,3 +228,22 @@ def test_folder_with_earlier_checkpoints_refused(tmp_path):
     )
     assert "To continue that run, load its checkpoint with find_checkpoint and load_checkpoint" in str(raised.value)
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+def test_failed_save_keeps_the_file_it_replaces(tmp_path, monkeypatch):
+    real_save = torch.save
+    saves = []
+
+    def fail_third_save(obj, file, *args, **kwargs):
+        # Saves: best and last of epoch 1, then the best of epoch 2, which replaces epoch 1's best.
+        saves.append(file)
+        if len(saves) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, file, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", fail_third_save)
+    with pytest.raises(OSError, match="No space left on device"):
+        scored_run([0.5, 0.6], tmp_path, keep_best=1, keep_last=1)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["best_checkpoint_1_val_f1=0.5000.pt", "checkpoint_1.pt"]
+    assert torch.load(tmp_path / "best_checkpoint_1_val_f1=0.5000.pt", weights_only=True)["model"]["weight"].item() == 1

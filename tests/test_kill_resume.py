@@ -46,13 +46,13 @@ KILLS = [
     ("mid_epoch", "iteration:15", 2, ["best_checkpoint_1", "checkpoint_1.pt", "checkpoint_2.pt"], []),
     # The best file of epoch 1 is written and checkpoint_1.pt not yet: the only file is a best one.
     ("after_best_file", "saved:best_checkpoint_1_", 1, ["best_checkpoint_1"], []),
-    # ignite's Checkpoint removes the oldest file before it writes the new one, so checkpoint_1.pt
-    # is gone, and half of checkpoint_3.pt sits in DiskSaver's temporary file.
+    # Half of checkpoint_3.pt sits in DiskSaver's temporary file. checkpoint_1.pt, which it replaces,
+    # is deleted only after checkpoint_3.pt is written, so it is still there.
     (
         "mid_checkpoint_write",
         "writing:checkpoint_3.pt",
         3,
-        ["best_checkpoint_1", "checkpoint_2.pt"],
+        ["best_checkpoint_1", "checkpoint_1.pt", "checkpoint_2.pt"],
         ["checkpoints/tmp"],
     ),
     # history.json of 3 epochs is in its temporary file, not yet renamed: the old history stays.

@@ -90,7 +90,7 @@ def attach_checkpoints(
             "run, load its checkpoint with find_checkpoint and load_checkpoint and save into a new folder, as "
             "--resume does in examples/train_fashion.py"
         )
-    saver = DiskSaver(checkpoint_dir, create_dir=True, require_empty=False)
+    saver = _DiskSaverRemovingAfterSave(checkpoint_dir, create_dir=True, require_empty=False)
 
     def score(engine: Engine) -> float:
         return float(engine.state.metrics[metric_name])
@@ -132,6 +132,28 @@ def attach_checkpoints(
     )
     trainer.add_event_handler(Events.EPOCH_COMPLETED, last)
     return last, best
+
+
+class _DiskSaverRemovingAfterSave(DiskSaver):
+    """A ``DiskSaver`` that deletes a file dropped by ``Checkpoint`` only once the next file is written.
+
+    ignite's ``Checkpoint`` removes the file that leaves its list before it writes the new one, so a
+    process killed in between would keep one file fewer, and no best file at all with ``n_saved=1``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dropped: list[str] = []
+
+    def __call__(self, checkpoint: Mapping, filename: str, metadata: Mapping | None = None) -> None:
+        super().__call__(checkpoint, filename, metadata)
+        for dropped in self._dropped:
+            if dropped != filename:
+                super().remove(dropped)
+        self._dropped.clear()
+
+    def remove(self, filename: str) -> None:
+        self._dropped.append(filename)
 
 
 def list_state(items: list) -> SimpleNamespace:
