@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -365,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         to_save["lr_scheduler"] = scheduler
     if early_stopping is not None:
         to_save["early_stopping"] = early_stopping
-    _, best = attach_checkpoints(trainer, evaluator, to_save, run_dir / "checkpoints")
+    last, best = attach_checkpoints(trainer, evaluator, to_save, run_dir / "checkpoints")
 
     # TensorBoard and plots.
     plot_dir = run_dir / "plots"
@@ -383,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
     if resumed is not None:
         skip = {"config", "lr_scheduler"} if restart_cosine else {"config"}
         try:
-            notes.append(_restore(resumed, to_save, best, trainer, history, run_dir, epochs=args.epochs, skip=skip))
+            notes.append(
+                _restore(resumed, to_save, (last, best), trainer, history, run_dir, epochs=args.epochs, skip=skip)
+            )
         except CheckpointError as error:
             logger.error("%s", error)
             return 1
@@ -445,15 +448,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _restore(resumed, to_save, best, trainer, history, run_dir, *, epochs, skip) -> str:
-    """Load a resumed run's checkpoint into ``to_save``, except ``skip``, and carry its best checkpoints over."""
+def _restore(resumed, to_save, handlers, trainer, history, run_dir, *, epochs, skip) -> str:
+    """Load a resumed run's checkpoint into ``to_save``, except ``skip``, and carry its checkpoints over.
+
+    The new run directory gets the best files and a checkpoint of the restored state with the new
+    settings, so it can itself be resumed before it has trained an epoch.
+    """
     checkpoint_path, checkpoint = resumed
+    last, best = handlers
     to_load = {name: value for name, value in to_save.items() if name not in skip and name in checkpoint}
     load_checkpoint(to_load, checkpoint, path=checkpoint_path)
     last_score = history[-1].get("val_f1") if history else None
     copy_best_checkpoints(best, checkpoint, checkpoint_path, run_dir / "checkpoints", score=last_score)
     # ignite treats a finished run as new when max_epochs is not raised first, and would start over.
     trainer.state.max_epochs = epochs
+    name = f"checkpoint_{trainer.state.epoch}.pt"
+    last.save_handler({key: value.state_dict() for key, value in last.to_save.items()}, name)
+    last.load_state_dict({"_saved": [(trainer.state.epoch, name)]})
     write_json(run_dir / "history.json", history)
     write_csv(run_dir / "history.csv", history, scalar_columns(history))
     return f"Resumed from {checkpoint_path} after epoch {trainer.state.epoch}."

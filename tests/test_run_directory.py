@@ -22,6 +22,10 @@ EPOCH_LENGTH = 6
 class Crash(Exception):
     """Stands in for a killed process."""
 
+    @classmethod
+    def throw(cls, *_):
+        raise cls()
+
 
 @pytest.fixture(scope="module")
 def train_fashion():
@@ -407,3 +411,37 @@ def test_full_disk_stops_cleanly_and_resumes(train_fashion, uninterrupted, tmp_p
     expected_state = model_state(uninterrupted / "checkpoints" / "checkpoint_4.pt")
     resumed_state = model_state(resumed / "checkpoints" / "checkpoint_4.pt")
     assert all(torch.equal(resumed_state[name], tensor) for name, tensor in expected_state.items())
+
+
+def test_resumed_run_resumable_before_its_first_checkpoint(train_fashion, two_epoch_run, tmp_path, monkeypatch):
+    real_build_trainer = train_fashion.build_trainer
+
+    def build_trainer_crashing_in_epoch_3(*args, **kwargs):
+        trainer = real_build_trainer(*args, **kwargs)
+        trainer.add_event_handler(train_fashion.Events.ITERATION_COMPLETED(once=2 * EPOCH_LENGTH + 3), Crash.throw)
+        return trainer
+
+    monkeypatch.setattr(train_fashion, "build_trainer", build_trainer_crashing_in_epoch_3)
+    with pytest.raises(Crash):
+        run(train_fashion, tmp_path / "first", "--resume", str(two_epoch_run), "--epochs", "4")
+    monkeypatch.undo()
+    crashed = only_run_dir(tmp_path / "first")
+    restored = crashed / "checkpoints" / "checkpoint_2.pt"
+    original = torch.load(two_epoch_run / "checkpoints" / "checkpoint_2.pt", weights_only=True)
+    for name, tensor in torch.load(restored, weights_only=True)["model"].items():
+        assert torch.equal(tensor, original["model"][name]), name
+
+    # No --epochs: the restored checkpoint carries the resumed run's 4 planned epochs.
+    assert run(train_fashion, tmp_path / "second", "--resume", str(crashed)) == 0
+
+    resumed = only_run_dir(tmp_path / "second")
+    assert f"Resumed from {restored} after epoch 2." in (resumed / "train.log").read_text()
+    history = json.loads((resumed / "history.json").read_text())
+    assert [record["iteration"] for record in history] == [EPOCH_LENGTH * epoch for epoch in (1, 2, 3, 4)]
+    assert sorted(path.name for path in (resumed / "checkpoints").glob("checkpoint_*.pt")) == [
+        "checkpoint_3.pt", "checkpoint_4.pt"
+    ]
+    assert run(train_fashion, tmp_path / "direct", "--resume", str(two_epoch_run), "--epochs", "4") == 0
+    direct = model_state(only_run_dir(tmp_path / "direct") / "checkpoints" / "checkpoint_4.pt")
+    for name, tensor in model_state(resumed / "checkpoints" / "checkpoint_4.pt").items():
+        assert torch.equal(tensor, direct[name]), name
