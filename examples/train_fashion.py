@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
         )
         test_evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
-        # Says which weights were tested, and that training diverged after they were saved.
+        # Which weights were tested, and whether training diverged after they were saved.
         source = {
             "checkpoint": best_path.name,
             "epoch": checkpoint_step(best_path),
@@ -567,7 +567,7 @@ def _resume_settings(
     trainer_state = checkpoint.get("trainer")
     if not saved or not trainer_state:
         parser.error(f"checkpoint {path} has no run settings or trainer state: it was not written by this script")
-    # A model that does not fit is refused here, before a run directory exists or data is loaded.
+    # A model that does not fit is rejected here, before a run directory exists or data is loaded.
     try:
         load_checkpoint({"model": SimpleCNN(num_classes=len(CLASS_NAMES))}, checkpoint, path=path)
     except CheckpointError as error:

@@ -215,7 +215,7 @@ def test_library_loads_only_with_weights_only():
     assert {place: value for place, value in calls.items() if value != "True"} == {}
 
 
-def test_folder_with_earlier_checkpoints_refused(tmp_path):
+def test_folder_with_earlier_checkpoints_rejected(tmp_path):
     scored_run([0.5, 0.6], tmp_path, keep_best=1)
     before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
 
@@ -223,7 +223,7 @@ def test_folder_with_earlier_checkpoints_refused(tmp_path):
         scored_run([0.7], tmp_path, keep_best=1)
 
     assert str(raised.value).startswith(
-        f"checkpoint folder {tmp_path} already holds checkpoints of an earlier run "
+        f"checkpoint folder {tmp_path} already contains checkpoints of an earlier run "
         "(best_checkpoint_2_val_f1=0.6000.pt, checkpoint_1.pt, checkpoint_2.pt)"
     )
     assert "To continue that run, load its checkpoint with find_checkpoint and load_checkpoint" in str(raised.value)

@@ -318,7 +318,7 @@ def with_five_classes(checkpoint, tmp_path):
     ],
     ids=["pickled code", "other model", "truncated"],
 )
-def test_resume_refuses_bad_checkpoint(train_fashion, two_epoch_run, tmp_path, capsys, change, message):
+def test_resume_rejects_bad_checkpoint(train_fashion, two_epoch_run, tmp_path, capsys, change, message):
     source = two_epoch_run / "checkpoints" / "checkpoint_2.pt"
     path = tmp_path / "checkpoint_2.pt"
     if change is None:

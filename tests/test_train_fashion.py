@@ -91,12 +91,12 @@ def test_unwritable_output_dir_exits_2(train_fashion, tmp_path, capsys, monkeypa
     output_dir = tmp_path / "runs"
     real_mkdir = Path.mkdir
 
-    def refuse_inside(path, *args, **kwargs):
+    def reject_inside(path, *args, **kwargs):
         if Path(path).parent == output_dir:
             raise PermissionError(13, "Permission denied", str(path))
         return real_mkdir(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "mkdir", refuse_inside)
+    monkeypatch.setattr(Path, "mkdir", reject_inside)
     with pytest.raises(SystemExit) as raised:
         train_fashion.main(["--output-dir", str(output_dir)])
 

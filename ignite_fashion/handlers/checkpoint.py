@@ -64,7 +64,7 @@ def attach_checkpoints(
         of the best file; ``state_dict()`` of each lists its files and scores.
 
     Raises:
-        CheckpointError: ``checkpoint_dir`` already holds checkpoint files of an earlier run. Other
+        CheckpointError: ``checkpoint_dir`` already contains checkpoint files of an earlier run. Other
             files in it are fine.
 
     Example:
@@ -85,7 +85,7 @@ def attach_checkpoints(
     earlier = sorted(path.name for path in Path(checkpoint_dir).glob("*.pt") if checkpoint_step(path) is not None)
     if earlier:
         raise CheckpointError(
-            f"checkpoint folder {checkpoint_dir} already holds checkpoints of an earlier run ({', '.join(earlier)}); "
+            f"checkpoint folder {checkpoint_dir} already contains checkpoints of an earlier run ({', '.join(earlier)}); "
             "saving here would overwrite them or mix them with this run's. Pass a new folder. To continue that "
             "run, load its checkpoint with find_checkpoint and load_checkpoint and save into a new folder, as "
             "--resume does in examples/train_fashion.py"
