@@ -1,14 +1,18 @@
-"""Shared fixtures: a fixed seed and a tiny synthetic dataset shaped like FashionMNIST."""
+"""Shared fixtures and helpers: a fixed seed, a tiny synthetic dataset shaped like FashionMNIST, and the example on it."""
 
 from __future__ import annotations
 
+import importlib.util
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from ignite_fashion import ImageDataset
+
+EXAMPLE_SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
 
 
 @pytest.fixture(autouse=True)
@@ -38,3 +42,16 @@ def make_learnable_dataset(count: int = 200, *, num_classes: int = 10, seed: int
 def tiny_dataset() -> ImageDataset:
     """200 learnable FashionMNIST-shaped images, 20 per class."""
     return make_learnable_dataset()
+
+
+def load_synthetic_example():
+    """Load examples/train_fashion.py with FashionMNIST replaced by 120 training and 40 test synthetic images.
+
+    With ``--batch-size 15``, the 90 training images of the split make 6 full batches per epoch.
+    """
+    spec = importlib.util.spec_from_file_location("train_fashion_synthetic", EXAMPLE_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    datasets = (make_learnable_dataset(120), make_learnable_dataset(40, seed=1))
+    module.load_fashion_mnist = lambda data_dir, download=True: datasets
+    return module

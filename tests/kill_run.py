@@ -20,7 +20,6 @@ a real kill leaves it.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -32,19 +31,8 @@ import torch
 from ignite.engine import Events
 from ignite.handlers import DiskSaver
 
-from conftest import make_learnable_dataset
+from conftest import load_synthetic_example
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
-
-
-def load_example():
-    """Load the example script with FashionMNIST replaced by 120 training and 40 test synthetic images."""
-    spec = importlib.util.spec_from_file_location("train_fashion_synthetic", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    datasets = (make_learnable_dataset(120), make_learnable_dataset(40, seed=1))
-    module.load_fashion_mnist = lambda data_dir, download=True: datasets
-    return module
 
 
 def die() -> None:
@@ -112,6 +100,6 @@ def arm(module, kill_point: str) -> None:
 
 
 if __name__ == "__main__":
-    example = load_example()
+    example = load_synthetic_example()
     arm(example, sys.argv[1])
     sys.exit(example.main(sys.argv[2:]))

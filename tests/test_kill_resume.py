@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kill_run import load_example
+from conftest import load_synthetic_example
 
 RUNNER = Path(__file__).resolve().parent / "kill_run.py"
 ROOT = RUNNER.parents[1]
@@ -130,7 +130,7 @@ def killed_runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def train_fashion():
-    return load_example()
+    return load_synthetic_example()
 
 
 @pytest.fixture(scope="module")

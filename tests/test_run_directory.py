@@ -1,7 +1,6 @@
 """The example script end to end on tiny synthetic data: run directory, resume, divergence."""
 
 import errno
-import importlib.util
 import json
 import math
 import shutil
@@ -11,9 +10,8 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import make_learnable_dataset
+from conftest import load_synthetic_example
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_fashion.py"
 # 120 training images split into 90 train and 30 validation: 6 full batches of 15 per epoch. Full
 # batches matter: they leave the sampler unfinished at the end of each epoch.
 EPOCH_LENGTH = 6
@@ -29,12 +27,7 @@ class Crash(Exception):
 
 @pytest.fixture(scope="module")
 def train_fashion():
-    spec = importlib.util.spec_from_file_location("train_fashion_synthetic", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    datasets = (make_learnable_dataset(120), make_learnable_dataset(40, seed=1))
-    module.load_fashion_mnist = lambda data_dir, download=True: datasets
-    return module
+    return load_synthetic_example()
 
 
 def run(train_fashion, output_dir, *extra):
