@@ -15,12 +15,14 @@ from ignite_fashion import (
     build_loaders,
     attach_checkpoints,
     checkpoint_step,
+    copy_best_checkpoints,
     find_checkpoint,
     list_state,
     load_checkpoint,
     read_checkpoint,
     rng_state,
 )
+from ignite_fashion.handlers.checkpoint import BEST_KEY
 
 
 def scored_run(scores, folder, *, keep_best, keep_last=2):
@@ -247,3 +249,20 @@ def test_failed_save_keeps_the_file_it_replaces(tmp_path, monkeypatch):
 
     assert sorted(path.name for path in tmp_path.iterdir()) == ["best_checkpoint_1_val_f1=0.5000.pt", "checkpoint_1.pt"]
     assert torch.load(tmp_path / "best_checkpoint_1_val_f1=0.5000.pt", weights_only=True)["model"]["weight"].item() == 1
+
+
+@pytest.mark.parametrize(
+    "filename", ["../../victim.txt", "/tmp/victim.txt", "checkpoints/best_checkpoint_1_val_f1=0.5000.pt", "notes.txt"]
+)
+def test_best_list_outside_folder_rejected(tmp_path, filename):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    checkpoint = {BEST_KEY: {"_saved": [(0.5, filename.replace("/tmp/victim.txt", str(victim)))]}}
+    source = tmp_path / "a" / "b" / "checkpoints" / "checkpoint_2.pt"
+    _, _, best = scored_run([0.1], tmp_path / "new", keep_best=1)
+
+    with pytest.raises(CheckpointError, match="which is not a best checkpoint file name and score"):
+        copy_best_checkpoints(best, checkpoint, source, tmp_path / "new")
+
+    assert victim.read_text() == "keep me"
+    assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["best_checkpoint_1_val_f1=0.1000.pt", "checkpoint_1.pt"]

@@ -355,8 +355,8 @@ def copy_best_checkpoints(
     from the list with a warning.
     """
     source, target_dir = Path(source), Path(target_dir)
+    saved = _best_list(checkpoint, source)
     target_dir.mkdir(parents=True, exist_ok=True)
-    saved = [(priority, filename) for priority, filename in checkpoint.get(BEST_KEY, {}).get("_saved", [])]
     if source.name.startswith(BEST_PREFIX) and score is not None and source.name not in [name for _, name in saved]:
         saved = sorted([*saved, (score, source.name)])
     tracked = []
@@ -369,6 +369,31 @@ def copy_best_checkpoints(
         else:
             logger.warning("Best checkpoint %s of the resumed run is missing; it is no longer tracked", file)
     best.load_state_dict({"_saved": tracked})
+
+
+def _best_list(checkpoint: Mapping[str, Any], source: Path) -> list[tuple[float, str]]:
+    """Return the ``(score, file name)`` pairs listed under ``BEST_KEY``, checking that each is a best file name.
+
+    The names become paths to copy and, later, to delete, so a crafted checkpoint must not be able to
+    point them outside the checkpoint folder.
+    """
+    saved = checkpoint.get(BEST_KEY, {})
+    items = saved.get("_saved", []) if isinstance(saved, Mapping) else None
+    if not isinstance(items, list) or not all(isinstance(item, (list, tuple)) and len(item) == 2 for item in items):
+        raise CheckpointError(f"checkpoint {source} has a malformed {BEST_KEY} entry: {saved!r:.200}")
+    for score, filename in items:
+        if (
+            not isinstance(filename, str)
+            or Path(filename).name != filename
+            or not filename.startswith(BEST_PREFIX)
+            or checkpoint_step(filename) is None
+            or not isinstance(score, (int, float))
+        ):
+            raise CheckpointError(
+                f"checkpoint {source} lists {filename!r} with score {score!r} as a best checkpoint, which is not "
+                "a best checkpoint file name and score; the file was not written by attach_checkpoints"
+            )
+    return [(float(score), filename) for score, filename in items]
 
 
 def _first_line(error: BaseException) -> str:
