@@ -25,6 +25,7 @@ import socket
 import struct
 import tempfile
 import urllib.error
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -352,7 +353,12 @@ def _fill_from_source(
                 logger.warning("%s gave a bad %s: %s", source_name, spec.name, error)
                 still_missing.append(spec)
                 continue
-            os.replace(fetched, raw_dir / spec.name)
+            try:
+                _move_into_place(fetched, raw_dir / spec.name)
+            except DataError as error:
+                problems.append(f"{raw_dir / spec.name}: {error}")
+                still_missing.append(spec)
+                continue
             logger.info("FashionMNIST %s taken from the %s", spec.name, source_name)
     return still_missing
 
@@ -414,24 +420,31 @@ def _is_unreachable(error: Exception) -> bool:
 
 def _debian_fetcher(debian_dir: Path):
     def fetch(staging_dir: Path, missing: Sequence[_FileSpec]) -> None:
-        not_found = []
+        errors = []
         for spec in missing:
             gz_path = debian_dir / (spec.name + ".gz")
-            if gz_path.exists():
+            if not gz_path.exists():
+                errors.append(f"{gz_path} not found")
+                continue
+            try:
                 _decompress(gz_path, staging_dir / spec.name)
-            else:
-                not_found.append(str(gz_path))
-        if not_found:
-            raise DataError(f"{', '.join(not_found)} not found")
+            except DataError as error:
+                errors.append(str(error))
+        if errors:
+            raise DataError("; ".join(errors))
 
     return fetch
 
 
 def _decompress(gz_path: Path, target: Path) -> None:
+    """Decompress gz_path into target; on failure, remove the partial target and raise DataError."""
     try:
+        if not gz_path.is_file():
+            raise OSError("not a regular file")
         with gzip.open(gz_path, "rb") as source, open(target, "wb") as destination:
             shutil.copyfileobj(source, destination, length=1 << 20)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
+        target.unlink(missing_ok=True)
         raise DataError(f"cannot decompress {gz_path}: {error}") from error
 
 
@@ -441,7 +454,14 @@ def _decompress_verified(gz_path: Path, spec: _FileSpec, raw_dir: Path) -> None:
         target = Path(staging) / spec.name
         _decompress(gz_path, target)
         _verify_file(target, spec)
-        os.replace(target, raw_dir / spec.name)
+        _move_into_place(target, raw_dir / spec.name)
+
+
+def _move_into_place(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        raise DataError(f"cannot be replaced ({error}): remove it") from error
 
 
 def _verify_file(path: Path, spec: _FileSpec) -> None:
@@ -450,6 +470,9 @@ def _verify_file(path: Path, spec: _FileSpec) -> None:
     header_size = 16 if is_images else 8
     item_size = IMAGE_SIZE * IMAGE_SIZE if is_images else 1
 
+    # A folder or a pipe in place of the file would fail to open or block forever.
+    if not path.is_file():
+        raise DataError("not a regular file: remove it, so that a good copy can take its place")
     with open(path, "rb") as file:
         header = file.read(header_size)
     if len(header) < header_size:

@@ -5,6 +5,7 @@ import gzip
 import io
 import hashlib
 import logging
+import os
 import math
 import socket
 import struct
@@ -610,3 +611,71 @@ def test_files_from_two_sources(tmp_path, tiny_specs, url_opener, monkeypatch, c
     assert "train-images-idx3-ubyte taken from the torchvision download" in caplog.text
     assert "t10k-labels-idx1-ubyte taken from the Debian package files" in caplog.text
     assert (len(train), len(test)) == (TRAIN_COUNT, TEST_COUNT)
+
+
+def corrupt_gzip_body(content: bytes) -> bytes:
+    """Gzip ``content``, then damage the compressed data after the 10-byte header."""
+    compressed = bytearray(gzip.compress(content))
+    compressed[12:40] = b"\xff" * 28
+    return bytes(compressed)
+
+
+def test_corrupt_gz_body_replaced_from_debian(tmp_path, tiny_specs, no_network, caplog):
+    raw_dir = tmp_path / "data" / "FashionMNIST" / "raw"
+    write_gz_dir(raw_dir, tiny_specs)
+    (raw_dir / "train-images-idx3-ubyte.gz").write_bytes(corrupt_gzip_body(tiny_specs["train-images-idx3-ubyte"]))
+    debian_dir = write_gz_dir(tmp_path / "debian", tiny_specs)
+
+    with caplog.at_level(logging.WARNING, logger="ignite_fashion"):
+        train, _ = load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    assert f"Not using {raw_dir / 'train-images-idx3-ubyte.gz'}: cannot decompress" in caplog.text
+    assert (raw_dir / "train-images-idx3-ubyte").read_bytes() == tiny_specs["train-images-idx3-ubyte"]
+    assert len(train) == TRAIN_COUNT
+
+
+def test_folder_in_place_of_data_file_named(tmp_path, tiny_specs, no_network):
+    raw_dir = write_raw_dir(tmp_path / "data", {name: content for name, content in tiny_specs.items() if "t10k-labels" not in name})
+    folder = raw_dir / "t10k-labels-idx1-ubyte"
+    folder.mkdir()
+    debian_dir = write_gz_dir(tmp_path / "debian", tiny_specs)
+
+    with pytest.raises(DataError) as raised:
+        load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    message = str(raised.value)
+    assert f"{folder}: not a regular file: remove it, so that a good copy can take its place" in message
+    assert f"{folder}: cannot be replaced" in message
+    folder.rmdir()
+    _, test = load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+    assert len(test) == TEST_COUNT
+
+
+def test_pipe_in_place_of_data_file_replaced(tmp_path, tiny_specs, no_network, caplog):
+    # Opening a pipe would block until something writes to it.
+    raw_dir = write_raw_dir(tmp_path / "data", {name: content for name, content in tiny_specs.items() if "t10k-labels" not in name})
+    os.mkfifo(raw_dir / "t10k-labels-idx1-ubyte")
+    debian_dir = write_gz_dir(tmp_path / "debian", tiny_specs)
+
+    with caplog.at_level(logging.WARNING, logger="ignite_fashion"):
+        _, test = load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    assert "t10k-labels-idx1-ubyte: not a regular file" in caplog.text
+    assert (raw_dir / "t10k-labels-idx1-ubyte").read_bytes() == tiny_specs["t10k-labels-idx1-ubyte"]
+    assert len(test) == TEST_COUNT
+
+
+def test_debian_source_uses_its_good_files(tmp_path, tiny_specs, no_network, caplog):
+    debian = {name: content for name, content in tiny_specs.items() if name.startswith("train")}
+    debian_dir = write_gz_dir(tmp_path / "debian", debian)
+    (debian_dir / "train-images-idx3-ubyte.gz").write_bytes(b"junk")
+    write_raw_dir(tmp_path / "data", {name: content for name, content in tiny_specs.items() if name.startswith("t10k")})
+
+    with pytest.raises(DataError) as raised:
+        load_fashion_mnist(tmp_path / "data", debian_dir=debian_dir)
+
+    message = str(raised.value)
+    assert f"cannot decompress {debian_dir / 'train-images-idx3-ubyte.gz'}: Not a gzipped file" in message
+    assert "too short for an IDX header" not in message
+    raw_files = sorted(path.name for path in (tmp_path / "data" / "FashionMNIST" / "raw").iterdir())
+    assert raw_files == ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-labels-idx1-ubyte"]
