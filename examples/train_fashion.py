@@ -400,13 +400,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         trainer.run(loaders.train, max_epochs=args.epochs)
-    except OSError as error:
+    except KeyboardInterrupt:
+        _close_quietly(tb_logger)
+        logger.error("Training interrupted. Continue it with --resume %s", run_dir)
+        return 130
+    except (OSError, RuntimeError) as error:
         # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
-        tb_logger.close()
+        # torch.save reports a failed write as a RuntimeError raised while handling the OSError.
+        os_error = _os_error(error)
+        if os_error is None:
+            raise
+        _close_quietly(tb_logger)
         logger.error(
             "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
             "then continue with --resume %s",
-            error,
+            os_error,
             run_dir,
         )
         return 1
@@ -446,6 +454,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Training diverged at iteration {diverged}; see {run_dir / 'train.log'}", file=sys.stderr)
         return 1
     return 0
+
+
+def _os_error(error: BaseException | None) -> OSError | None:
+    """Return the OSError that ``error`` is or was raised from, or None."""
+    while error is not None and not isinstance(error, OSError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def _close_quietly(tb_logger: TensorboardLogger) -> None:
+    # Closing flushes the event file, which fails again when its folder is gone or the disk is full.
+    try:
+        tb_logger.close()
+    except OSError as error:
+        logger.warning("Could not close the TensorBoard writer: %s", error)
 
 
 def _restore(resumed, to_save, handlers, trainer, history, run_dir, *, epochs, skip) -> str:

@@ -1,8 +1,8 @@
 """The example script end to end on tiny synthetic data: run directory, resume, divergence."""
 
-import errno
 import json
 import math
+import resource
 import shutil
 from pathlib import Path
 
@@ -371,24 +371,29 @@ def test_divergence_after_two_epochs(train_fashion, tmp_path, capsys, monkeypatc
     assert f"Training diverged at iteration {2 * EPOCH_LENGTH + 3}" in (run_dir / "report.html").read_text()
 
 
-def test_full_disk_stops_cleanly_and_resumes(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog):
+def test_failed_write_stops_cleanly_and_resumes(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog):
     real_save = torch.save
     saves = []
 
-    def disk_full_at_third_save(obj, file, *args, **kwargs):
-        # The first two saves are epoch 1's checkpoint and best file; epoch 2's checkpoint hits a full disk.
+    def file_size_limit_at_third_save(obj, file, *args, **kwargs):
+        # The first two saves are epoch 1's best file and checkpoint; epoch 2's checkpoint hits the limit.
+        # Python ignores SIGXFSZ, so the write fails with EFBIG, as writes on a full disk fail with ENOSPC.
         saves.append(file)
-        if len(saves) == 3:
-            file.write(b"partial")
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(obj, file, *args, **kwargs)
+        if len(saves) != 3:
+            return real_save(obj, file, *args, **kwargs)
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, hard))
+        try:
+            return real_save(obj, file, *args, **kwargs)
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
-    monkeypatch.setattr(torch, "save", disk_full_at_third_save)
+    monkeypatch.setattr(torch, "save", file_size_limit_at_third_save)
     assert run(train_fashion, tmp_path / "first", "--epochs", "4") == 1
     monkeypatch.undo()
 
     stopped = only_run_dir(tmp_path / "first")
-    assert "Training stopped: [Errno 28] No space left on device. The files saved before are intact" in caplog.text
+    assert "Training stopped: [Errno 27] File too large. The files saved before are intact" in caplog.text
     assert f"continue with --resume {stopped}" in caplog.text
     names = sorted(path.name for path in (stopped / "checkpoints").iterdir())
     assert len(names) == 2
@@ -438,3 +443,45 @@ def test_resumed_run_resumable_before_its_first_checkpoint(train_fashion, two_ep
     direct = model_state(only_run_dir(tmp_path / "direct") / "checkpoints" / "checkpoint_4.pt")
     for name, tensor in model_state(resumed / "checkpoints" / "checkpoint_4.pt").items():
         assert torch.equal(tensor, direct[name]), name
+
+
+def test_ctrl_c_stops_with_resume_hint(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog):
+    real_build_trainer = train_fashion.build_trainer
+
+    def build_trainer_interrupted_in_epoch_3(*args, **kwargs):
+        trainer = real_build_trainer(*args, **kwargs)
+        trainer.add_event_handler(train_fashion.Events.ITERATION_COMPLETED(once=2 * EPOCH_LENGTH + 3), interrupt)
+        return trainer
+
+    def interrupt(_):
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(train_fashion, "build_trainer", build_trainer_interrupted_in_epoch_3)
+    assert run(train_fashion, tmp_path / "first", "--epochs", "4") == 130
+    monkeypatch.undo()
+
+    stopped = only_run_dir(tmp_path / "first")
+    assert f"Training interrupted. Continue it with --resume {stopped}" in caplog.text
+    assert run(train_fashion, tmp_path / "second", "--resume", str(stopped)) == 0
+    resumed = only_run_dir(tmp_path / "second")
+    assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
+
+
+# TensorBoard's writer thread fails on its own when its folder is gone; only the main job's message matters here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, caplog):
+    real_attach = train_fashion.attach_checkpoints
+
+    def attach_then_remove_run_directory_after_epoch_1(trainer, evaluator, to_save, checkpoint_dir, **kwargs):
+        handlers = real_attach(trainer, evaluator, to_save, checkpoint_dir, **kwargs)
+        trainer.add_event_handler(
+            train_fashion.Events.EPOCH_COMPLETED(once=1), lambda _: shutil.rmtree(Path(checkpoint_dir).parent)
+        )
+        return handlers
+
+    monkeypatch.setattr(train_fashion, "attach_checkpoints", attach_then_remove_run_directory_after_epoch_1)
+
+    assert run(train_fashion, tmp_path, "--epochs", "3") == 1
+
+    assert "Training stopped: [Errno 2] No such file or directory" in caplog.text
+    assert "then continue with --resume" in caplog.text
