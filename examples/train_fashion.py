@@ -77,6 +77,9 @@ from ignite_fashion.metrics import format_metrics
 
 logger = logging.getLogger("train_fashion")
 
+MAX_COUNT = 2**31 - 1
+"""Largest value of a count flag (epochs, batch sizes, subset, patience and the like)."""
+
 
 def _parse_number(text: str, kind: type) -> float:
     try:
@@ -92,6 +95,9 @@ def _positive_int(text: str) -> int:
     value = _parse_number(text, int)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    # Larger values overflow the samplers and loaders long after the data is loaded.
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}, got {value}")
     return value
 
 

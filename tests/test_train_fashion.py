@@ -37,6 +37,7 @@ def train_fashion():
         ("--eval-batch-size", "0", "must be at least 1, got 0"),
         ("--lr-gamma", "0", "must be in (0, 1], got 0.0"),
         ("--subset", "0", "must be at least 1, got 0"),
+        ("--batch-size", "99999999999999999999", "must be at most 2147483647, got 99999999999999999999"),
         ("--patience", "0", "must be at least 1, got 0"),
         ("--seed", "-1", "must be between 0 and 4294967295, got -1"),
         ("--seed", "4294967296", "must be between 0 and 4294967295, got 4294967296"),
