@@ -594,7 +594,7 @@ def _resume_settings(
         parser.error(str(error))
     saved = checkpoint.get("config")
     trainer_state = checkpoint.get("trainer")
-    if not saved or not trainer_state:
+    if not isinstance(saved, dict) or not _is_trainer_state(trainer_state):
         parser.error(f"checkpoint {path} has no run settings or trainer state: it was not written by this script")
     # A model that does not fit is rejected here, before a run directory exists or data is loaded.
     try:
@@ -626,6 +626,14 @@ def _resume_settings(
         print(f"Give --epochs {done + 1} or more to continue it.")
         return None
     return path, checkpoint
+
+
+def _is_trainer_state(state) -> bool:
+    """Tell whether ``state`` looks like the state_dict of an ignite Engine that has trained."""
+    if not isinstance(state, dict):
+        return False
+    counts = [state.get(key) for key in ("epoch_length", "iteration", "max_epochs")]
+    return all(type(count) is int for count in counts) and counts[0] >= 1 and counts[1] >= 0 and counts[2] >= 1
 
 
 def _explicit_flags(argv: list[str] | None) -> dict:

@@ -295,6 +295,16 @@ def with_pickled_code(checkpoint, tmp_path):
     return checkpoint
 
 
+def with_zero_epoch_length(checkpoint, tmp_path):
+    checkpoint["trainer"]["epoch_length"] = 0
+    return checkpoint
+
+
+def with_config_list(checkpoint, tmp_path):
+    checkpoint["config"] = ["epochs", 2]
+    return checkpoint
+
+
 def with_five_classes(checkpoint, tmp_path):
     checkpoint["model"]["classifier.3.weight"] = checkpoint["model"]["classifier.3.weight"][:5]
     checkpoint["model"]["classifier.3.bias"] = checkpoint["model"]["classifier.3.bias"][:5]
@@ -308,8 +318,10 @@ def with_five_classes(checkpoint, tmp_path):
         (with_five_classes, "does not fit: Error(s) in loading state_dict for SimpleCNN: size mismatch for "
          "classifier.3.weight: copying a param with shape torch.Size([5, 512])"),
         (None, "cannot be read, it may be truncated or not a checkpoint"),
+        (with_zero_epoch_length, "has no run settings or trainer state: it was not written by this script"),
+        (with_config_list, "has no run settings or trainer state: it was not written by this script"),
     ],
-    ids=["pickled code", "other model", "truncated"],
+    ids=["pickled code", "other model", "truncated", "zero epoch length", "config not a dict"],
 )
 def test_resume_rejects_bad_checkpoint(train_fashion, two_epoch_run, tmp_path, capsys, change, message):
     source = two_epoch_run / "checkpoints" / "checkpoint_2.pt"
