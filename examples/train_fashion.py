@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import math
 import os
 import platform
@@ -76,6 +77,8 @@ from ignite_fashion.handlers.validation import scalar_columns
 from ignite_fashion.metrics import format_metrics
 
 logger = logging.getLogger("train_fashion")
+
+_LOG_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 MAX_COUNT = 2**31 - 1
 """Largest value of a count flag (epochs, batch sizes, subset, patience and the like)."""
@@ -269,6 +272,7 @@ TRAINING_SETTINGS = (
 def main(argv: list[str] | None = None) -> int:
     parser = get_args_parser()
     args = parser.parse_args(argv)
+    early_records = _configure_logging(verbose=args.verbose)
     resumed = None
     if args.resume is not None:
         resumed = _resume_settings(parser, args, argv)
@@ -291,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = _make_run_dir(args.output_dir, args.name)
     except OSError as error:
         parser.error(f"cannot create a run directory in --output-dir {args.output_dir}: {error}")
-    _configure_logging(run_dir / "train.log", verbose=args.verbose)
+    _log_to_file(early_records, run_dir / "train.log")
     torch.manual_seed(args.seed)
     print(f"Run directory: {run_dir}")
     config = _config(args, device, run_dir)
@@ -675,22 +679,39 @@ def _make_run_dir(output_dir: Path, name: str) -> Path:
     raise RuntimeError(f"cannot create a new run directory in {output_dir}: 100 names for {stamp}-{name} taken")
 
 
-def _configure_logging(log_file: Path, *, verbose: bool) -> None:
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(*, verbose: bool) -> logging.handlers.MemoryHandler:
+    """Log to the console, and keep the records for train.log until :func:`_log_to_file` names it.
+
+    Returns:
+        The handler that keeps the records.
+    """
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
-    console.setFormatter(formatter)
-    file_handler = logging.FileHandler(log_file)
-    file_handler.setFormatter(formatter)
+    console.setFormatter(_LOG_FORMAT)
+    # Keeps every record (it flushes only to a target, which it gets later).
+    early_records = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     for handler in list(root.handlers):
         if getattr(handler, "_train_fashion", False):
             root.removeHandler(handler)
             handler.close()
-    for handler in (console, file_handler):
+    for handler in (console, early_records):
         handler._train_fashion = True
         root.addHandler(handler)
+    return early_records
+
+
+def _log_to_file(early_records: logging.handlers.MemoryHandler, log_file: Path) -> None:
+    """Write the records kept so far to ``log_file``, and every later record too."""
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(_LOG_FORMAT)
+    file_handler._train_fashion = True
+    early_records.setTarget(file_handler)
+    early_records.flush()
+    root = logging.getLogger()
+    root.removeHandler(early_records)
+    root.addHandler(file_handler)
 
 
 def _config(args: argparse.Namespace, device: torch.device, run_dir: Path) -> dict:

@@ -252,6 +252,8 @@ def test_half_written_newest_checkpoint_skipped(train_fashion, two_epoch_run, tm
     assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "3") == 0
 
     assert f"Skipping a file that does not load: checkpoint {newest} cannot be read, it may be truncated" in caplog.text
+    log = (only_run_dir(tmp_path / "out") / "train.log").read_text()
+    assert f"WARNING ignite_fashion.handlers.checkpoint: Skipping a file that does not load: checkpoint {newest}" in log
     history = json.loads((only_run_dir(tmp_path / "out") / "history.json").read_text())
     assert [record["epoch"] for record in history] == [1, 2, 3]
 
