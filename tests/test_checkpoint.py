@@ -266,3 +266,13 @@ def test_best_list_outside_folder_rejected(tmp_path, filename):
 
     assert victim.read_text() == "keep me"
     assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["best_checkpoint_1_val_f1=0.1000.pt", "checkpoint_1.pt"]
+
+
+def test_file_as_checkpoint_folder_rejected(tmp_path):
+    path = tmp_path / "afile"
+    path.write_text("keep me")
+
+    with pytest.raises(CheckpointError, match=f"checkpoint folder {path} is a file: pass a folder"):
+        scored_run([0.5], path, keep_best=1)
+
+    assert path.read_text() == "keep me"

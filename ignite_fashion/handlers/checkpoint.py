@@ -64,8 +64,8 @@ def attach_checkpoints(
         of the best file; ``state_dict()`` of each lists its files and scores.
 
     Raises:
-        CheckpointError: ``checkpoint_dir`` already contains checkpoint files of an earlier run. Other
-            files in it are fine.
+        CheckpointError: ``checkpoint_dir`` is a file, or already contains checkpoint files of an
+            earlier run. Other files in it are fine.
 
     Example:
         >>> import tempfile
@@ -82,6 +82,8 @@ def attach_checkpoints(
     """
     if keep_last < 1 or keep_best < 1:
         raise ValueError(f"keep_last and keep_best must be at least 1, got {keep_last} and {keep_best}")
+    if Path(checkpoint_dir).exists() and not Path(checkpoint_dir).is_dir():
+        raise CheckpointError(f"checkpoint folder {checkpoint_dir} is a file: pass a folder")
     earlier = sorted(path.name for path in Path(checkpoint_dir).glob("*.pt") if checkpoint_step(path) is not None)
     if earlier:
         raise CheckpointError(
