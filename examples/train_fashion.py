@@ -406,29 +406,36 @@ def main(argv: list[str] | None = None) -> int:
                 f"cosine cycle from {args.lr} to 0 over epochs {_trained_epochs(resumed) + 1} to {args.epochs}."
             )
 
-    logger.info("Training for %d epochs on %s", args.epochs, device)
-    started = time.perf_counter()
-    try:
-        trainer.run(loaders.train, max_epochs=args.epochs)
-    except KeyboardInterrupt:
-        _close_quietly(tb_logger)
-        logger.error("Training interrupted. Continue it with --resume %s", run_dir)
-        return 130
-    except (OSError, RuntimeError) as error:
-        # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
-        # torch.save reports a failed write as a RuntimeError raised while handling the OSError.
-        os_error = _os_error(error)
-        if os_error is None:
-            raise
-        _close_quietly(tb_logger)
-        logger.error(
-            "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
-            "then continue with --resume %s",
-            os_error,
-            run_dir,
-        )
-        return 1
-    logger.info("Training finished in %.1f s", time.perf_counter() - started)
+    if resumed is not None and _trained_epochs(resumed) == args.epochs:
+        # The run stopped after its last checkpoint, before its test and report. One validation
+        # redraws the validation plots of the last epoch; COMPLETED draws the history plots.
+        logger.info("Training is complete; validating once for the plots, then testing")
+        evaluator.run(loaders.val)
+        trainer.fire_event(Events.COMPLETED)
+    else:
+        logger.info("Training for %d epochs on %s", args.epochs, device)
+        started = time.perf_counter()
+        try:
+            trainer.run(loaders.train, max_epochs=args.epochs)
+        except KeyboardInterrupt:
+            _close_quietly(tb_logger)
+            logger.error("Training interrupted. Continue it with --resume %s", run_dir)
+            return 130
+        except (OSError, RuntimeError) as error:
+            # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
+            # torch.save reports a failed write as a RuntimeError raised while handling the OSError.
+            os_error = _os_error(error)
+            if os_error is None:
+                raise
+            _close_quietly(tb_logger)
+            logger.error(
+                "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
+                "then continue with --resume %s",
+                os_error,
+                run_dir,
+            )
+            return 1
+        logger.info("Training finished in %.1f s", time.perf_counter() - started)
     diverged = getattr(trainer.state, "diverged_iteration", None)
 
     # Test once, with the best checkpoint's weights.
@@ -590,7 +597,8 @@ def _resume_settings(
     """Find the checkpoint to resume and take the settings of its run into ``args``.
 
     Returns:
-        The checkpoint file and contents, or None when the run has already trained ``--epochs`` epochs.
+        The checkpoint file and contents, or None when the run has already trained ``--epochs`` epochs
+        and its run directory has a report. Without the report, the run still needs its test.
     """
     try:
         path, checkpoint = find_checkpoint(args.resume)
@@ -626,9 +634,12 @@ def _resume_settings(
             f"give --epochs {done + 1} or more to continue the run"
         )
     if args.epochs == done:
-        print(f"Run already complete: checkpoint {path} has trained {done} of {done} epochs, so nothing is trained.")
-        print(f"Give --epochs {done + 1} or more to continue it.")
-        return None
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+        if run_dir is None or (run_dir / "report.html").exists():
+            print(f"Run already complete: checkpoint {path} has trained {done} of {done} epochs, so nothing is trained.")
+            print(f"Give --epochs {done + 1} or more to continue it.")
+            return None
+        print(f"Training of {run_dir} is complete but it has no report: testing and writing the report only.")
     return path, checkpoint
 
 

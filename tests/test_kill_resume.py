@@ -140,7 +140,8 @@ def uninterrupted(train_fashion, tmp_path_factory):
     run_dir = only_run_dir(output_dir)
     history = json.loads((run_dir / "history.json").read_text())
     model = torch.load(run_dir / "checkpoints" / f"checkpoint_{EPOCHS}.pt", weights_only=True)["model"]
-    return history, model
+    test_metrics = json.loads((run_dir / "test_metrics.json").read_text())
+    return history, model, test_metrics
 
 
 def step(name):
@@ -222,7 +223,7 @@ def test_kill_leaves_consistent_resumable_run(
     expected_temporary,
 ):
     returncode, run_dir, stderr = killed_runs[test_id].result()
-    uninterrupted_history, uninterrupted_model = uninterrupted
+    uninterrupted_history, uninterrupted_model, uninterrupted_test_metrics = uninterrupted
     assert returncode == -signal.SIGKILL, f"the child was not killed; its stderr:\n{stderr}"
 
     history, checkpoints = check_run_dir(run_dir, uninterrupted_history)
@@ -241,11 +242,18 @@ def test_kill_leaves_consistent_resumable_run(
     assert train_fashion.main(flags(tmp_path, "--resume", str(run_dir))) == 0
     if newest == EPOCHS:
         # Training was over: nothing is trained again, and the newest files contain the final weights.
-        assert "Run already complete" in capsys.readouterr().out
-        assert list(tmp_path.iterdir()) == []
         for path, checkpoint in checkpoints.items():
             if step(path.name) == EPOCHS:
                 assert_same_weights(checkpoint["model"], uninterrupted_model)
+        if (run_dir / "report.html").exists():
+            assert "Run already complete" in capsys.readouterr().out
+            assert list(tmp_path.iterdir()) == []
+            return
+        # Killed before the report: the resume tests the same best checkpoint and writes the report.
+        resumed = only_run_dir(tmp_path)
+        assert json.loads((resumed / "test_metrics.json").read_text()) == uninterrupted_test_metrics
+        assert (resumed / "report.html").exists()
+        assert len(list((resumed / "plots").glob("*.png"))) == 9
         return
     resumed = only_run_dir(tmp_path)
     assert json.loads((resumed / "history.json").read_text()) == uninterrupted_history
