@@ -423,17 +423,9 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         except (OSError, RuntimeError) as error:
             # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
-            # torch.save reports a failed write as a RuntimeError raised while handling the OSError.
-            os_error = _os_error(error)
-            if os_error is None:
+            hint = "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
+            if not _log_write_error(error, tb_logger, hint + "then continue with --resume %s", run_dir):
                 raise
-            _close_quietly(tb_logger)
-            logger.error(
-                "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
-                "then continue with --resume %s",
-                os_error,
-                run_dir,
-            )
             return 1
         logger.info("Training finished in %.1f s", time.perf_counter() - started)
     diverged = getattr(trainer.state, "diverged_iteration", None)
@@ -441,31 +433,38 @@ def main(argv: list[str] | None = None) -> int:
     # Test once, with the best checkpoint's weights.
     if diverged is not None:
         notes.append(f"Training diverged at iteration {diverged}: the loss became NaN or infinite.")
-    if best.last_checkpoint is None:
-        notes.append("No validation finished with a finite F1, so there is no best checkpoint and no test.")
-        test_metrics, test_store = None, None
-    else:
-        best_path = Path(best.last_checkpoint)
-        load_checkpoint({"model": model}, best_path, path=best_path)
-        best_score = best.state_dict()["_saved"][-1][0]
-        notes.append(
-            f"Test set evaluated with the best checkpoint, {best_path.name} "
-            f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
-        )
-        test_evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
-        # Which weights were tested, and whether training diverged after they were saved.
-        source = {
-            "checkpoint": best_path.name,
-            "epoch": checkpoint_step(best_path),
-            "validation_f1": best_score,
-            "diverged_at_iteration": diverged,
-        }
-        test_metrics, test_store = _test(test_evaluator, loaders.test, tb_logger, trainer, plot_dir, args, source)
-    tb_logger.close()
-    for note in notes:
-        logger.info("%s", note)
+    try:
+        if best.last_checkpoint is None:
+            notes.append("No validation finished with a finite F1, so there is no best checkpoint and no test.")
+            test_metrics, test_store = None, None
+        else:
+            best_path = Path(best.last_checkpoint)
+            load_checkpoint({"model": model}, best_path, path=best_path)
+            best_score = best.state_dict()["_saved"][-1][0]
+            notes.append(
+                f"Test set evaluated with the best checkpoint, {best_path.name} "
+                f"(epoch {checkpoint_step(best_path)}, validation macro F1 {best_score:.4f})."
+            )
+            test_evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
+            # Which weights were tested, and whether training diverged after they were saved.
+            source = {
+                "checkpoint": best_path.name,
+                "epoch": checkpoint_step(best_path),
+                "validation_f1": best_score,
+                "diverged_at_iteration": diverged,
+            }
+            test_metrics, test_store = _test(test_evaluator, loaders.test, tb_logger, trainer, plot_dir, args, source)
+        tb_logger.close()
+        for note in notes:
+            logger.info("%s", note)
 
-    _write_report(run_dir, config, device, history, test_metrics, test_store, notes)
+        _write_report(run_dir, config, device, history, test_metrics, test_store, notes)
+    except (OSError, RuntimeError) as error:
+        # The report is written last, so a resume of this run directory tests and reports again.
+        hint = "Writing the test results stopped: %s. The checkpoints are intact: make room or fix the folder, "
+        if not _log_write_error(error, tb_logger, hint + "then run --resume %s to test and write the report", run_dir):
+            raise
+        return 1
     print(f"Wrote {run_dir}")
     if diverged is not None:
         print(f"Training diverged at iteration {diverged}; see {run_dir / 'train.log'}", file=sys.stderr)
@@ -478,6 +477,22 @@ def _os_error(error: BaseException | None) -> OSError | None:
     while error is not None and not isinstance(error, OSError):
         error = error.__cause__ or error.__context__
     return error
+
+
+def _log_write_error(error: BaseException, tb_logger: TensorboardLogger, message: str, run_dir: Path) -> bool:
+    """Log ``message`` with the OSError behind ``error`` and ``run_dir``, and close TensorBoard.
+
+    torch.save reports a failed write as a RuntimeError raised while handling the OSError.
+
+    Returns:
+        False when no OSError is behind ``error``: it is not a failed write, and nothing was logged.
+    """
+    os_error = _os_error(error)
+    if os_error is None:
+        return False
+    _close_quietly(tb_logger)
+    logger.error(message, os_error, run_dir)
+    return True
 
 
 def _close_quietly(tb_logger: TensorboardLogger) -> None:

@@ -1,6 +1,7 @@
 """The example script end to end on tiny synthetic data: run directory, resume, divergence."""
 
 import json
+import errno
 import math
 import resource
 import shutil
@@ -499,3 +500,32 @@ def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, cap
 
     assert "Training stopped: [Errno 2] No such file or directory" in caplog.text
     assert "then continue with --resume" in caplog.text
+
+
+def test_failed_report_write_then_resume_tests_only(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog, capsys):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(train_fashion, "write_report", disk_full)
+    assert run(train_fashion, tmp_path / "first", "--epochs", "4") == 1
+    monkeypatch.undo()
+
+    stopped = only_run_dir(tmp_path / "first")
+    assert (
+        "Writing the test results stopped: [Errno 28] No space left on device. The checkpoints are intact: make room "
+        f"or fix the folder, then run --resume {stopped} to test and write the report"
+    ) in caplog.text
+    assert not (stopped / "report.html").exists()
+    capsys.readouterr()
+
+    assert run(train_fashion, tmp_path / "second", "--resume", str(stopped)) == 0
+
+    assert f"Training of {stopped} is complete but it has no report: testing and writing the report only." in (
+        capsys.readouterr().out
+    )
+    resumed = only_run_dir(tmp_path / "second")
+    assert json.loads((resumed / "test_metrics.json").read_text()) == json.loads(
+        (uninterrupted / "test_metrics.json").read_text()
+    )
+    assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
+    assert (resumed / "report.html").exists()
