@@ -2,6 +2,7 @@
 
 import ast
 import errno
+import math
 import os
 from pathlib import Path
 
@@ -252,12 +253,24 @@ def test_failed_save_keeps_the_file_it_replaces(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "filename", ["../../victim.txt", "/tmp/victim.txt", "checkpoints/best_checkpoint_1_val_f1=0.5000.pt", "notes.txt"]
+    "score, filename",
+    [
+        (0.5, "../../victim.txt"),
+        (0.5, "/tmp/victim.txt"),
+        (0.5, "checkpoints/best_checkpoint_1_val_f1=0.5000.pt"),
+        (0.5, "notes.txt"),
+        (0.5, "best_checkpoint_1"),
+        (0.5, "bestXcheckpoint_1_val_f1=0.5000.pt"),
+        (0.5, "best_checkpoint_1_val_f1=0.5000.pt\x00.txt"),
+        (math.nan, "best_checkpoint_1_val_f1=0.5000.pt"),
+        (10**400, "best_checkpoint_1_val_f1=0.5000.pt"),
+        (True, "best_checkpoint_1_val_f1=0.5000.pt"),
+    ],
 )
-def test_best_list_outside_folder_rejected(tmp_path, filename):
+def test_best_list_outside_folder_rejected(tmp_path, score, filename):
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
-    checkpoint = {BEST_KEY: {"_saved": [(0.5, filename.replace("/tmp/victim.txt", str(victim)))]}}
+    checkpoint = {BEST_KEY: {"_saved": [(score, filename.replace("/tmp/victim.txt", str(victim)))]}}
     source = tmp_path / "a" / "b" / "checkpoints" / "checkpoint_2.pt"
     _, _, best = scored_run([0.1], tmp_path / "new", keep_best=1)
 
@@ -276,3 +289,19 @@ def test_file_as_checkpoint_folder_rejected(tmp_path):
         scored_run([0.5], path, keep_best=1)
 
     assert path.read_text() == "keep me"
+
+
+def test_best_file_symlink_not_followed(tmp_path, caplog):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a checkpoint")
+    source_dir = tmp_path / "old" / "checkpoints"
+    source_dir.mkdir(parents=True)
+    (source_dir / "best_checkpoint_1_val_f1=0.5000.pt").symlink_to(secret)
+    checkpoint = {BEST_KEY: {"_saved": [(0.5, "best_checkpoint_1_val_f1=0.5000.pt")]}}
+    _, _, best = scored_run([0.1], tmp_path / "new", keep_best=1)
+
+    copy_best_checkpoints(best, checkpoint, source_dir / "checkpoint_1.pt", tmp_path / "new")
+
+    assert "missing or not a regular file; it is no longer tracked" in caplog.text
+    assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["best_checkpoint_1_val_f1=0.1000.pt", "checkpoint_1.pt"]
+    assert best.state_dict()["_saved"] == []

@@ -13,7 +13,6 @@ import math
 import os
 import pickle
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +22,8 @@ import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver, global_step_from_engine
 
+from ignite_fashion.files import write_bytes
+
 logger = logging.getLogger(__name__)
 
 LAST_PREFIX = ""
@@ -30,6 +31,7 @@ BEST_PREFIX = "best"
 BEST_KEY = "best_checkpoints"
 """Key of the best-checkpoint list in the per-epoch checkpoint files."""
 _STEP_PATTERN = re.compile(r"checkpoint_(\d+)")
+_BEST_NAME = re.compile(BEST_PREFIX + r"_checkpoint_\d+_[\w.=-]+\.pt")
 
 
 class CheckpointError(Exception):
@@ -353,8 +355,8 @@ def copy_best_checkpoints(
     ``checkpoint`` is the content of the file ``source`` being resumed. The best files it lists
     under ``BEST_KEY`` are copied from its folder to ``target_dir`` and loaded into ``best``, so the
     run goes on comparing new scores with the old ones. When ``source`` is itself a best file, it is
-    added with ``score``, its validation score. A listed file missing from the folder is dropped
-    from the list with a warning.
+    added with ``score``, its validation score. A listed file missing from the folder, or a symbolic
+    link, is dropped from the list with a warning. Files are copied atomically.
     """
     source, target_dir = Path(source), Path(target_dir)
     saved = _best_list(checkpoint, source)
@@ -364,12 +366,12 @@ def copy_best_checkpoints(
     tracked = []
     for priority, filename in saved:
         file = source.parent / filename
-        if file.is_file():
+        if file.is_file() and not file.is_symlink():
             if file.resolve() != (target_dir / filename).resolve():
-                shutil.copy2(file, target_dir / filename)
+                write_bytes(target_dir / filename, file.read_bytes())
             tracked.append((priority, filename))
         else:
-            logger.warning("Best checkpoint %s of the resumed run is missing; it is no longer tracked", file)
+            logger.warning("Best checkpoint %s of the resumed run is missing or not a regular file; it is no longer tracked", file)
     best.load_state_dict({"_saved": tracked})
 
 
@@ -386,16 +388,24 @@ def _best_list(checkpoint: Mapping[str, Any], source: Path) -> list[tuple[float,
     for score, filename in items:
         if (
             not isinstance(filename, str)
-            or Path(filename).name != filename
-            or not filename.startswith(BEST_PREFIX)
-            or checkpoint_step(filename) is None
-            or not isinstance(score, (int, float))
+            or _BEST_NAME.fullmatch(filename) is None
+            or not _is_score(score)
         ):
             raise CheckpointError(
                 f"checkpoint {source} lists {filename!r} with score {score!r} as a best checkpoint, which is not "
                 "a best checkpoint file name and score; the file was not written by attach_checkpoints"
             )
     return [(float(score), filename) for score, filename in items]
+
+
+def _is_score(value: Any) -> bool:
+    """Tell whether ``value`` is a finite int or float (not a bool, which is an int too)."""
+    if type(value) not in (int, float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _first_line(error: BaseException) -> str:
