@@ -337,7 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     evaluator = _build_checked_evaluator(model, loss_fn, device, **speed)
     attach_terminate_on_nan(trainer)
     # A resumed run that extends its planned epochs anneals a new cosine cycle over the added ones.
-    restart_cosine = resumed is not None and args.lr_schedule == "cosine" and args.epochs != _planned_epochs(resumed)
+    # A run that has trained all its epochs only needs its test and report.
+    test_only = resumed is not None and _trained_epochs(resumed) == args.epochs
+    restart_cosine = (
+        resumed is not None
+        and not test_only
+        and args.lr_schedule == "cosine"
+        and args.epochs != _planned_epochs(resumed)
+    )
     schedule_epochs = args.epochs - _trained_epochs(resumed) if restart_cosine else args.epochs
     scheduler = attach_lr_schedule(
         trainer,
@@ -400,13 +407,18 @@ def main(argv: list[str] | None = None) -> int:
         except CheckpointError as error:
             logger.error("%s", error)
             return 1
+        except (OSError, RuntimeError) as error:
+            hint = "Resuming stopped: %s. The run resumed from is unchanged: make room or fix the folder, then "
+            if not _log_write_error(error, tb_logger, hint + "run the same command again (%s can be deleted)", run_dir):
+                raise
+            return 1
         if restart_cosine:
             notes.append(
                 f"The run was planned for {_planned_epochs(resumed)} epochs; the learning rate follows a new "
                 f"cosine cycle from {args.lr} to 0 over epochs {_trained_epochs(resumed) + 1} to {args.epochs}."
             )
 
-    if resumed is not None and _trained_epochs(resumed) == args.epochs:
+    if test_only:
         # The run stopped after its last checkpoint, before its test and report. One validation
         # redraws the validation plots of the last epoch; COMPLETED draws the history plots.
         logger.info("Training is complete; validating once for the plots, then testing")
@@ -424,7 +436,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, RuntimeError) as error:
             # A full disk or a folder removed mid-run: every file written before is whole (atomic writes).
             hint = "Training stopped: %s. The files saved before are intact: make room or fix the folder, "
-            if not _log_write_error(error, tb_logger, hint + "then continue with --resume %s", run_dir):
+            if not any(checkpoint_step(path) is not None for path in (run_dir / "checkpoints").glob("*.pt")):
+                hint += "then start the run again: no checkpoint to resume from is left in %s"
+            else:
+                hint += "then continue with --resume %s"
+            if not _log_write_error(error, tb_logger, hint, run_dir):
                 raise
             return 1
         logger.info("Training finished in %.1f s", time.perf_counter() - started)
@@ -435,7 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"Training diverged at iteration {diverged}: the loss became NaN or infinite.")
     try:
         if best.last_checkpoint is None:
-            notes.append("No validation finished with a finite F1, so there is no best checkpoint and no test.")
+            if any(math.isfinite(record.get("val_f1", math.nan)) for record in history):
+                notes.append("The best checkpoint file is missing, so there is no test.")
+            else:
+                notes.append("No validation finished with a finite F1, so there is no best checkpoint and no test.")
             test_metrics, test_store = None, None
         else:
             best_path = Path(best.last_checkpoint)
@@ -459,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("%s", note)
 
         _write_report(run_dir, config, device, history, test_metrics, test_store, notes)
+    except CheckpointError as error:
+        _close_quietly(tb_logger)
+        logger.error("%s", error)
+        return 1
     except (OSError, RuntimeError) as error:
         # The report is written last, so a resume of this run directory tests and reports again.
         hint = "Writing the test results stopped: %s. The checkpoints are intact: make room or fix the folder, "
@@ -511,6 +534,7 @@ def _restore(resumed, to_save, handlers, trainer, history, run_dir, *, epochs, s
     """
     checkpoint_path, checkpoint = resumed
     last, best = handlers
+    logger.info("Resuming from %s", checkpoint_path)
     to_load = {name: value for name, value in to_save.items() if name not in skip and name in checkpoint}
     load_checkpoint(to_load, checkpoint, path=checkpoint_path)
     last_score = history[-1].get("val_f1") if history else None
@@ -654,7 +678,9 @@ def _resume_settings(
             print(f"Run already complete: checkpoint {path} has trained {done} of {done} epochs, so nothing is trained.")
             print(f"Give --epochs {done + 1} or more to continue it.")
             return None
-        print(f"Training of {run_dir} is complete but it has no report: testing and writing the report only.")
+        message = f"Training of {run_dir} is complete but it has no report: testing and writing the report only."
+        print(message)
+        logger.info("%s", message)
     return path, checkpoint
 
 
@@ -757,4 +783,8 @@ def _config(args: argparse.Namespace, device: torch.device, run_dir: Path) -> di
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("Interrupted. A run directory with checkpoints can be continued with --resume.", file=sys.stderr)
+        sys.exit(130)

@@ -460,28 +460,6 @@ def test_resumed_run_resumable_before_its_first_checkpoint(train_fashion, two_ep
         assert torch.equal(tensor, direct[name]), name
 
 
-def test_ctrl_c_stops_with_resume_hint(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog):
-    real_build_trainer = train_fashion.build_trainer
-
-    def build_trainer_interrupted_in_epoch_3(*args, **kwargs):
-        trainer = real_build_trainer(*args, **kwargs)
-        trainer.add_event_handler(train_fashion.Events.ITERATION_COMPLETED(once=2 * EPOCH_LENGTH + 3), interrupt)
-        return trainer
-
-    def interrupt(_):
-        raise KeyboardInterrupt()
-
-    monkeypatch.setattr(train_fashion, "build_trainer", build_trainer_interrupted_in_epoch_3)
-    assert run(train_fashion, tmp_path / "first", "--epochs", "4") == 130
-    monkeypatch.undo()
-
-    stopped = only_run_dir(tmp_path / "first")
-    assert f"Training interrupted. Continue it with --resume {stopped}" in caplog.text
-    assert run(train_fashion, tmp_path / "second", "--resume", str(stopped)) == 0
-    resumed = only_run_dir(tmp_path / "second")
-    assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
-
-
 # TensorBoard's writer thread fails on its own when its folder is gone; only the main job's message matters here.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, caplog):
@@ -499,7 +477,7 @@ def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, cap
     assert run(train_fashion, tmp_path, "--epochs", "3") == 1
 
     assert "Training stopped: [Errno 2] No such file or directory" in caplog.text
-    assert "then continue with --resume" in caplog.text
+    assert f"then start the run again: no checkpoint to resume from is left in {tmp_path}" in caplog.text
 
 
 def test_failed_report_write_then_resume_tests_only(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog, capsys):
@@ -529,3 +507,75 @@ def test_failed_report_write_then_resume_tests_only(train_fashion, uninterrupted
     )
     assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
     assert (resumed / "report.html").exists()
+
+
+@pytest.fixture(scope="module")
+def stopped_after_epoch_2(train_fashion, tmp_path_factory):
+    """A run planned for 4 epochs that stopped (Ctrl-C) after its epoch 2 checkpoint: no test, no report."""
+    real_build_trainer = train_fashion.build_trainer
+
+    def build_trainer_interrupted_after_epoch_2(*args, **kwargs):
+        trainer = real_build_trainer(*args, **kwargs)
+        trainer.add_event_handler(train_fashion.Events.ITERATION_COMPLETED(once=2 * EPOCH_LENGTH + 1), interrupt)
+        return trainer
+
+    def interrupt(_):
+        raise KeyboardInterrupt()
+
+    output_dir = tmp_path_factory.mktemp("stopped")
+    train_fashion.build_trainer = build_trainer_interrupted_after_epoch_2
+    try:
+        assert run(train_fashion, output_dir, "--epochs", "4") == 130
+    finally:
+        train_fashion.build_trainer = real_build_trainer
+    return only_run_dir(output_dir)
+
+
+def test_resume_with_trained_epochs_only_tests(train_fashion, stopped_after_epoch_2, tmp_path):
+    # --epochs 2 against 4 planned: no cosine cycle to restart, only the test and report are missing.
+    assert run(train_fashion, tmp_path, "--resume", str(stopped_after_epoch_2), "--epochs", "2") == 0
+
+    resumed = only_run_dir(tmp_path)
+    assert [record["epoch"] for record in json.loads((resumed / "history.json").read_text())] == [1, 2]
+    assert json.loads((resumed / "test_metrics.json").read_text())["source"]["epoch"] <= 2
+    assert (resumed / "report.html").exists()
+
+
+def test_failed_write_while_restoring_keeps_source(train_fashion, stopped_after_epoch_2, tmp_path, monkeypatch, caplog):
+    before = files_and_bytes(stopped_after_epoch_2)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("ignite_fashion.handlers.checkpoint.write_bytes", disk_full)
+    assert run(train_fashion, tmp_path, "--resume", str(stopped_after_epoch_2)) == 1
+
+    new_run = only_run_dir(tmp_path)
+    assert (
+        "Resuming stopped: [Errno 28] No space left on device. The run resumed from is unchanged: make room or fix "
+        f"the folder, then run the same command again ({new_run} can be deleted)"
+    ) in caplog.text
+    assert list((new_run / "checkpoints").iterdir()) == []
+    assert files_and_bytes(stopped_after_epoch_2) == before
+
+
+def test_missing_best_file_named_in_report(train_fashion, stopped_after_epoch_2, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(stopped_after_epoch_2, copy)
+    for path in (copy / "checkpoints").glob("best_*.pt"):
+        path.unlink()
+
+    assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "2") == 0
+
+    report = (only_run_dir(tmp_path / "out") / "report.html").read_text()
+    assert "The best checkpoint file is missing, so there is no test." in report
+
+
+def test_ctrl_c_stops_with_resume_hint(train_fashion, stopped_after_epoch_2, uninterrupted, tmp_path):
+    log = (stopped_after_epoch_2 / "train.log").read_text()
+    assert f"Training interrupted. Continue it with --resume {stopped_after_epoch_2}" in log
+
+    assert run(train_fashion, tmp_path, "--resume", str(stopped_after_epoch_2)) == 0
+
+    resumed = only_run_dir(tmp_path)
+    assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
