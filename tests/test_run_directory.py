@@ -579,3 +579,15 @@ def test_ctrl_c_stops_with_resume_hint(train_fashion, stopped_after_epoch_2, uni
 
     resumed = only_run_dir(tmp_path)
     assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
+
+
+def test_damaged_best_file_named_at_test_time(train_fashion, stopped_after_epoch_2, tmp_path, caplog):
+    copy = tmp_path / "copy"
+    shutil.copytree(stopped_after_epoch_2, copy)
+    (best_file,) = (copy / "checkpoints").glob("best_*.pt")
+    best_file.write_bytes(best_file.read_bytes()[:1000])
+
+    assert run(train_fashion, tmp_path / "out", "--resume", str(copy), "--epochs", "2") == 1
+
+    copied = only_run_dir(tmp_path / "out") / "checkpoints" / best_file.name
+    assert f"checkpoint {copied} cannot be read, it may be truncated or not a checkpoint" in caplog.text
