@@ -420,8 +420,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if test_only:
         # The run stopped after its last checkpoint, before its test and report. One validation
-        # redraws the validation plots of the last epoch; COMPLETED draws the history plots.
-        logger.info("Training is complete; validating once for the plots, then testing")
+        # redraws the validation plots of the last epoch, and COMPLETED draws the history plots.
+        logger.info("Training is complete, so validating once for the plots, then testing")
         evaluator.run(loaders.val)
         trainer.fire_event(Events.COMPLETED)
     else:
@@ -523,7 +523,7 @@ def _close_quietly(tb_logger: TensorboardLogger) -> None:
     try:
         tb_logger.close()
     except OSError as error:
-        logger.warning("Could not close the TensorBoard writer: %s", error)
+        logger.warning("Failed to close the TensorBoard writer: %s", error)
 
 
 def _restore(resumed, to_save, handlers, trainer, history, run_dir, *, epochs, skip) -> str:
@@ -740,7 +740,7 @@ def _configure_logging(*, verbose: bool) -> logging.handlers.MemoryHandler:
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
     console.setFormatter(_LOG_FORMAT)
-    # Keeps every record (it flushes only to a target, which it gets later).
+    # Keeps every record, because it flushes only to its target, which _log_to_file sets.
     early_records = logging.handlers.MemoryHandler(capacity=10_000, flushLevel=logging.CRITICAL + 1)
     root = logging.getLogger()
     root.setLevel(logging.INFO)

@@ -67,7 +67,7 @@ images per second on a shared 2-core x86-64 CPU with torch 2.14.1 (three noisy r
 IMAGE_SIZE = 28
 NUM_CLASSES = len(CLASS_NAMES)
 TRAIN_IMAGES = 60_000
-"""Number of images in the FashionMNIST training files (the test files hold 10,000)."""
+"""Number of images in the FashionMNIST training files (the test files contain 10,000)."""
 
 # IDX magic numbers: two zero bytes, the element type (0x08 = unsigned byte), the number of dimensions.
 _IMAGES_MAGIC = 0x00000803
@@ -437,10 +437,10 @@ def _debian_fetcher(debian_dir: Path):
 
 
 def _decompress(gz_path: Path, target: Path) -> None:
-    """Decompress gz_path into target; on failure, remove the partial target and raise DataError."""
+    """Decompress gz_path into target. On failure, remove the partial target and raise DataError."""
+    if not gz_path.is_file():
+        raise DataError(f"cannot decompress {gz_path}: not a regular file")
     try:
-        if not gz_path.is_file():
-            raise OSError("not a regular file")
         with gzip.open(gz_path, "rb") as source, open(target, "wb") as destination:
             shutil.copyfileobj(source, destination, length=1 << 20)
     except (OSError, EOFError, zlib.error) as error:

@@ -96,7 +96,7 @@ def arm(module, kill_point: str) -> None:
 
         module.save_evaluation_plots = save_evaluation_plots
     elif kind != "none":
-        raise ValueError(f"unknown kill point {kill_point!r}")
+        raise ValueError(f"invalid kill point {kill_point!r}")
 
 
 if __name__ == "__main__":

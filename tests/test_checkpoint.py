@@ -302,6 +302,6 @@ def test_best_file_symlink_not_followed(tmp_path, caplog):
 
     copy_best_checkpoints(best, checkpoint, source_dir / "checkpoint_1.pt", tmp_path / "new")
 
-    assert "missing or not a regular file; it is no longer tracked" in caplog.text
+    assert "missing or not a regular file, so it is no longer tracked" in caplog.text
     assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["best_checkpoint_1_val_f1=0.1000.pt", "checkpoint_1.pt"]
     assert best.state_dict()["_saved"] == []

@@ -499,7 +499,7 @@ def test_unwritable_data_dir_rejected(tmp_path, tiny_specs, no_network):
 
 
 class Response(io.BytesIO):
-    """An HTTP response carrying ``content``; with ``cut_off``, the connection drops halfway through."""
+    """An HTTP response carrying ``content``. With ``cut_off``, the connection drops halfway through."""
 
     def __init__(self, url: str, content: bytes, *, cut_off: bool = False) -> None:
         super().__init__(content[: len(content) // 2] if cut_off else content)
@@ -516,7 +516,7 @@ class Response(io.BytesIO):
 
 @pytest.fixture
 def url_opener(monkeypatch):
-    """Replace the URL opener torchvision downloads with by ``respond(url)``; return the addresses asked for."""
+    """Make torchvision download through ``respond(url)``, and return the requested addresses."""
     requested = []
 
     def install(respond):
@@ -544,7 +544,7 @@ def all_addresses():
 
 
 @pytest.mark.parametrize("respond, reason", [(unreachable, "Name or service not known"), (forbidden, "HTTP 403 Forbidden")])
-def test_failed_download_names_every_file_and_address(tmp_path, tiny_specs, url_opener, respond, reason):
+def test_failed_download_names_every_address(tmp_path, tiny_specs, url_opener, respond, reason):
     url_opener(respond)
 
     with pytest.raises(DataError) as raised:
@@ -580,7 +580,7 @@ def test_cut_off_download_leaves_no_file(tmp_path, tiny_specs, url_opener):
         load_fashion_mnist(tmp_path / "data", download=False, debian_dir=None)
 
 
-def test_data_in_data_dir_makes_no_network_call(tmp_path, tiny_specs, monkeypatch):
+def test_present_data_makes_no_network_call(tmp_path, tiny_specs, monkeypatch):
     write_raw_dir(tmp_path, tiny_specs)
     calls = []
 

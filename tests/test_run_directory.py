@@ -353,7 +353,7 @@ def test_every_checkpoint_loads_weights_only(uninterrupted):
 
 
 def test_divergence_after_two_epochs(train_fashion, tmp_path, capsys, monkeypatch):
-    # The model's training output turns NaN from the 3rd iteration of epoch 3 (iteration 15) on.
+    # The model's training output becomes infinite, and the loss NaN, from iteration 15 (the 3rd of epoch 3) on.
     real_model = train_fashion.SimpleCNN
 
     class DivergesAtIteration15(real_model):
@@ -391,7 +391,7 @@ def test_failed_write_stops_cleanly_and_resumes(train_fashion, uninterrupted, tm
     saves = []
 
     def file_size_limit_at_third_save(obj, file, *args, **kwargs):
-        # The first two saves are epoch 1's best file and checkpoint; epoch 2's checkpoint hits the limit.
+        # The first two saves are epoch 1's best file and checkpoint. Epoch 2's checkpoint hits the limit.
         # Python ignores SIGXFSZ, so the write fails with EFBIG, as writes on a full disk fail with ENOSPC.
         saves.append(file)
         if len(saves) != 3:
@@ -426,7 +426,7 @@ def test_failed_write_stops_cleanly_and_resumes(train_fashion, uninterrupted, tm
     assert all(torch.equal(resumed_state[name], tensor) for name, tensor in expected_state.items())
 
 
-def test_resumed_run_resumable_before_its_first_checkpoint(train_fashion, two_epoch_run, tmp_path, monkeypatch):
+def test_resumed_run_resumable_immediately(train_fashion, two_epoch_run, tmp_path, monkeypatch):
     real_build_trainer = train_fashion.build_trainer
 
     def build_trainer_crashing_in_epoch_3(*args, **kwargs):
@@ -460,7 +460,7 @@ def test_resumed_run_resumable_before_its_first_checkpoint(train_fashion, two_ep
         assert torch.equal(tensor, direct[name]), name
 
 
-# TensorBoard's writer thread fails on its own when its folder is gone; only the main job's message matters here.
+# TensorBoard's writer thread fails on its own when its folder is gone. Only the main job's message is checked.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, caplog):
     real_attach = train_fashion.attach_checkpoints
@@ -480,7 +480,7 @@ def test_run_directory_removed_mid_run(train_fashion, tmp_path, monkeypatch, cap
     assert f"then start the run again: no checkpoint to resume from is left in {tmp_path}" in caplog.text
 
 
-def test_failed_report_write_then_resume_tests_only(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog, capsys):
+def test_failed_report_write_resumes_test_only(train_fashion, uninterrupted, tmp_path, monkeypatch, caplog, capsys):
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -581,7 +581,7 @@ def test_ctrl_c_stops_with_resume_hint(train_fashion, stopped_after_epoch_2, uni
     assert json.loads((resumed / "history.json").read_text()) == json.loads((uninterrupted / "history.json").read_text())
 
 
-def test_damaged_best_file_named_at_test_time(train_fashion, stopped_after_epoch_2, tmp_path, caplog):
+def test_damaged_best_file_named(train_fashion, stopped_after_epoch_2, tmp_path, caplog):
     copy = tmp_path / "copy"
     shutil.copytree(stopped_after_epoch_2, copy)
     (best_file,) = (copy / "checkpoints").glob("best_*.pt")

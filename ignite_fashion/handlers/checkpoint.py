@@ -371,7 +371,7 @@ def copy_best_checkpoints(
                 write_bytes(target_dir / filename, file.read_bytes())
             tracked.append((priority, filename))
         else:
-            logger.warning("Best checkpoint %s of the resumed run is missing or not a regular file; it is no longer tracked", file)
+            logger.warning("Best checkpoint %s of the resumed run is missing or not a regular file, so it is no longer tracked", file)
     best.load_state_dict({"_saved": tracked})
 
 
@@ -384,7 +384,7 @@ def _best_list(checkpoint: Mapping[str, Any], source: Path) -> list[tuple[float,
     saved = checkpoint.get(BEST_KEY, {})
     items = saved.get("_saved", []) if isinstance(saved, Mapping) else None
     if not isinstance(items, list) or not all(isinstance(item, (list, tuple)) and len(item) == 2 for item in items):
-        raise CheckpointError(f"checkpoint {source} has a malformed {BEST_KEY} entry: {saved!r:.200}")
+        raise CheckpointError(f"checkpoint {source} has an invalid {BEST_KEY} entry: {saved!r:.200}")
     for score, filename in items:
         if (
             not isinstance(filename, str)
